@@ -1,0 +1,61 @@
+package payments
+
+import "errors"
+
+// Sentinel errors. Every error the library returns wraps at most one of these,
+// so callers branch with errors.Is and never by matching message text.
+var (
+	// ErrNotFound reports that a payment, entry, notification or sync task
+	// does not exist.
+	ErrNotFound = errors.New("not found")
+
+	// ErrConflict reports that a write contradicts what is already stored:
+	// the same ledger key with a different amount or account, or a payment id
+	// that is taken.
+	ErrConflict = errors.New("conflict")
+
+	// ErrNotSupported reports that a gateway's driver lacks the power asked
+	// of it (for example Capture on a gateway that only takes immediate
+	// payments), or that the Service has no gateway of that name.
+	ErrNotSupported = errors.New("not supported")
+
+	// ErrUnauthenticated reports that a notification failed verification:
+	// a missing, wrong or stale signature, or a sender that is not allowed.
+	ErrUnauthenticated = errors.New("unauthenticated")
+
+	// ErrInvalidInput reports malformed input: an amount with more precision
+	// than its currency, an unknown currency, a malformed reference, a
+	// notification body that cannot be parsed.
+	ErrInvalidInput = errors.New("invalid input")
+
+	// ErrUnattributed reports ledger movements that cannot be attributed to an
+	// account: the gateway did not carry one and no known payment supplies it.
+	// The Service journals such notifications as parked instead of dropping
+	// them, so the host can attribute and replay them.
+	ErrUnattributed = errors.New("no account for payment")
+)
+
+// PermanentError marks a BalanceService failure that retrying cannot fix.
+// The sync loop parks the entry instead of retrying it; see Permanent.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return "permanent: " + e.Err.Error() }
+
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Permanent wraps err so that the sync loop parks the entry it failed on
+// instead of retrying it. Parked entries are listed by Service.SyncTasks and
+// can be requeued with Service.RequeueSync once the cause is fixed.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &PermanentError{Err: err}
+}
+
+// IsPermanent reports whether err, or an error it wraps, was marked with
+// Permanent.
+func IsPermanent(err error) bool {
+	var p *PermanentError
+	return errors.As(err, &p)
+}

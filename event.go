@@ -1,0 +1,105 @@
+package payments
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// EventType names what an Event reports.
+type EventType string
+
+// Event types.
+const (
+	EventPaymentCreated EventType = "payment.created"
+	EventStatusChanged  EventType = "payment.status_changed"
+	EventEntryRecorded  EventType = "entry.recorded"
+)
+
+// Event is published to subscribers after what it reports has committed.
+type Event struct {
+	Type EventType
+	At   time.Time
+	// Payment is set for EventPaymentCreated and EventStatusChanged (as it is
+	// after the change).
+	Payment *Payment
+	// From is the status before an EventStatusChanged.
+	From Status
+	// Entry is set for EventEntryRecorded.
+	Entry *Entry
+}
+
+// Subscribe returns a channel of events that is closed when ctx ends. A
+// subscriber that falls more than buffer events behind misses events (the
+// Service logs how many), so that a slow subscriber never slows the webhook
+// path: use the BalanceService, not a subscription, for what must not be
+// missed.
+func (s *Service) Subscribe(ctx context.Context, buffer int) <-chan Event {
+	return s.events.subscribe(ctx, buffer)
+}
+
+type subscriber struct {
+	ch      chan Event
+	dropped int
+}
+
+// broker fans events out to subscribers without ever blocking the publisher.
+type broker struct {
+	mu   sync.Mutex
+	subs map[*subscriber]struct{}
+}
+
+func (b *broker) subscribe(ctx context.Context, buffer int) <-chan Event {
+	sub := &subscriber{ch: make(chan Event, max(buffer, 0))}
+	b.mu.Lock()
+	if b.subs == nil {
+		b.subs = map[*subscriber]struct{}{}
+	}
+	b.subs[sub] = struct{}{}
+	b.mu.Unlock()
+	context.AfterFunc(ctx, func() {
+		b.mu.Lock()
+		delete(b.subs, sub)
+		close(sub.ch)
+		b.mu.Unlock()
+	})
+	return sub.ch
+}
+
+// publish sends events and returns how many were dropped across subscribers.
+func (b *broker) publish(events []Event) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	dropped := 0
+	for sub := range b.subs {
+		for _, e := range events {
+			select {
+			case sub.ch <- e:
+			default:
+				sub.dropped++
+				dropped++
+			}
+		}
+	}
+	return dropped
+}
+
+func (s *Service) publish(at time.Time, res *BatchResult) {
+	var events []Event
+	for i := range res.Created {
+		events = append(events, Event{Type: EventPaymentCreated, At: at, Payment: &res.Created[i]})
+	}
+	for i := range res.Changes {
+		c := &res.Changes[i]
+		events = append(events, Event{Type: EventStatusChanged, At: at, Payment: &c.Payment, From: c.From})
+	}
+	for i := range res.Entries {
+		events = append(events, Event{Type: EventEntryRecorded, At: at, Entry: &res.Entries[i]})
+	}
+	if len(events) == 0 {
+		return
+	}
+	if dropped := s.events.publish(events); dropped > 0 {
+		s.log.Warn("payments: slow subscribers missed events", "dropped", dropped)
+	}
+}

@@ -1,0 +1,81 @@
+package payments
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// HealthStatus summarizes whether the Service can take payments.
+type HealthStatus string
+
+// Health statuses.
+const (
+	HealthOK          HealthStatus = "OK"
+	HealthPartial     HealthStatus = "Partially Available"
+	HealthUnavailable HealthStatus = "Unavailable"
+)
+
+// Health is the Service's state: its Store and each gateway.
+type Health struct {
+	// Status is OK when the Store and every gateway answer, Partially
+	// Available when the Store and some gateways do, Unavailable when the
+	// Store or every gateway does not.
+	Status   HealthStatus
+	Store    ComponentHealth
+	Gateways []ComponentHealth
+}
+
+// ComponentHealth is one check's result. Checked is false for a driver or
+// store that has no health check; it counts as up.
+type ComponentHealth struct {
+	Name    string
+	Up      bool
+	Checked bool
+	Error   string
+	Latency time.Duration
+}
+
+// Health checks the Store (when it is a Pinger) and every gateway (when its
+// driver is a HealthChecker) concurrently, each bounded by ctx.
+func (s *Service) Health(ctx context.Context) Health {
+	names := s.GatewayNames()
+	h := Health{Gateways: make([]ComponentHealth, len(names))}
+	var wg sync.WaitGroup
+	for i, name := range names {
+		h.Gateways[i] = ComponentHealth{Name: name, Up: true}
+		if hc, ok := s.gateways[name].(HealthChecker); ok {
+			wg.Go(func() { h.Gateways[i] = check(ctx, name, hc.CheckHealth) })
+		}
+	}
+	h.Store = ComponentHealth{Name: "store", Up: true}
+	if p, ok := s.store.(Pinger); ok {
+		h.Store = check(ctx, "store", p.Ping)
+	}
+	wg.Wait()
+	up := 0
+	for _, g := range h.Gateways {
+		if g.Up {
+			up++
+		}
+	}
+	switch {
+	case !h.Store.Up || (len(names) > 0 && up == 0):
+		h.Status = HealthUnavailable
+	case up < len(names):
+		h.Status = HealthPartial
+	default:
+		h.Status = HealthOK
+	}
+	return h
+}
+
+func check(ctx context.Context, name string, probe func(context.Context) error) ComponentHealth {
+	start := time.Now()
+	err := probe(ctx)
+	c := ComponentHealth{Name: name, Up: err == nil, Checked: true, Latency: time.Since(start)}
+	if err != nil {
+		c.Error = err.Error()
+	}
+	return c
+}

@@ -1,0 +1,68 @@
+package payments
+
+import (
+	"net/http"
+	"time"
+)
+
+// Outcome is what became of one inbound notification.
+type Outcome string
+
+// Notification outcomes.
+const (
+	// OutcomeRecorded: something new was recorded (an entry or a status change).
+	OutcomeRecorded Outcome = "recorded"
+	// OutcomeDuplicate: verified, but everything in it was already recorded.
+	OutcomeDuplicate Outcome = "duplicate"
+	// OutcomeIgnored: verified, but of a kind the driver does not act on.
+	OutcomeIgnored Outcome = "ignored"
+	// OutcomeRejected: failed verification or could not be parsed.
+	OutcomeRejected Outcome = "rejected"
+	// OutcomeParked: verified, but its money could not be attributed to an
+	// account; kept for the host to attribute and replay.
+	OutcomeParked Outcome = "parked"
+	// OutcomeFailed: verified, but the Store failed to record it; the
+	// gateway was answered 5xx and will retry.
+	OutcomeFailed Outcome = "failed"
+)
+
+// Notification is one inbound webhook as received, kept in the journal
+// whatever its outcome. It has no foreign key to payments: it outlives them.
+type Notification struct {
+	ID         string
+	Gateway    string
+	ReceivedAt time.Time
+	RemoteAddr string
+	// Header holds only the headers the driver needs (see HeaderNamer), so
+	// the journal never keeps cookies or authorization headers.
+	Header http.Header
+	Body   []byte
+	// Verified reports whether the driver authenticated it.
+	Verified bool
+	Outcome  Outcome
+	// EventID and EventType are the gateway's, when it could be parsed.
+	EventID   string
+	EventType string
+	// Detail says why it was rejected, ignored or parked. It never holds a
+	// secret and is never sent back to the gateway.
+	Detail string
+}
+
+// NotificationFilter selects journal rows, newest first.
+type NotificationFilter struct {
+	Gateway string
+	Outcome Outcome
+	Limit   int // 0 means DefaultListLimit
+}
+
+// WebhookRequest is one inbound webhook as a driver sees it.
+type WebhookRequest struct {
+	Header     http.Header
+	Body       []byte
+	RemoteAddr string
+	ReceivedAt time.Time
+	// Replay is set when the Service replays a journaled notification that
+	// verified when it arrived. Drivers still check the signature but skip
+	// the freshness window, which a replay is bound to be outside of.
+	Replay bool
+}

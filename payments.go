@@ -1,0 +1,199 @@
+// Package payments takes money through many payment gateways behind one
+// interface and keeps one idempotent ledger of it.
+//
+// A host constructs a Service with a Store and the gateway drivers it uses,
+// mounts the webhook package's handlers, and reads balances and entries from
+// the Service. Drivers live in gateway/<name>, stores in store/<name>; this
+// package imports neither.
+package payments
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"time"
+)
+
+// Service is the library's entry point: it routes calls to gateway drivers,
+// records what they report in the Store, and syncs entries to the host's
+// BalanceService. It is safe for concurrent use. Construct it with New.
+type Service struct {
+	store    Store
+	gateways map[string]Gateway
+	balance  BalanceService
+	log      *slog.Logger
+	now      func() time.Time
+	sync     SyncOptions
+	// instance names this Service as the owner of the sync leases it takes,
+	// so two Services on one database never apply the same entry at once.
+	instance string
+	events   *broker
+}
+
+// Option configures a Service.
+type Option func(*Service) error
+
+// WithGateway adds gateway drivers. Two drivers with the same Name are an
+// error.
+func WithGateway(gateways ...Gateway) Option {
+	return func(s *Service) error {
+		for _, g := range gateways {
+			name := g.Name()
+			if name == "" {
+				return fmt.Errorf("payments: gateway with an empty name: %w", ErrInvalidInput)
+			}
+			if _, dup := s.gateways[name]; dup {
+				return fmt.Errorf("payments: gateway %q added twice: %w", name, ErrConflict)
+			}
+			s.gateways[name] = g
+		}
+		return nil
+	}
+}
+
+// WithBalanceService sets the host's BalanceService, which every recorded
+// entry is applied to. Without one, entries wait in the outbox.
+func WithBalanceService(b BalanceService) Option {
+	return func(s *Service) error { s.balance = b; return nil }
+}
+
+// WithLogger sets the logger; the default discards.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Service) error { s.log = l; return nil }
+}
+
+// WithClock sets the time source, for tests; the default is time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(s *Service) error { s.now = now; return nil }
+}
+
+// WithSyncOptions tunes the sync outbox; zero fields keep their defaults.
+func WithSyncOptions(o SyncOptions) Option {
+	return func(s *Service) error { s.sync = o.withDefaults(); return nil }
+}
+
+// New constructs a Service over store.
+func New(store Store, opts ...Option) (*Service, error) {
+	if store == nil {
+		return nil, fmt.Errorf("payments: nil store: %w", ErrInvalidInput)
+	}
+	s := &Service{
+		store:    store,
+		gateways: map[string]Gateway{},
+		log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		now:      time.Now,
+		sync:     SyncOptions{}.withDefaults(),
+		instance: newID("svc"),
+		events:   &broker{},
+	}
+	for _, opt := range opts {
+		if err := opt(s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Store returns the Service's Store.
+func (s *Service) Store() Store { return s.store }
+
+// Gateway returns the driver with the given name.
+func (s *Service) Gateway(name string) (Gateway, bool) {
+	g, ok := s.gateways[name]
+	return g, ok
+}
+
+// GatewayNames returns the names of the configured gateways, sorted.
+func (s *Service) GatewayNames() []string {
+	names := make([]string, 0, len(s.gateways))
+	for name := range s.gateways {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func (s *Service) gateway(name string) (Gateway, error) {
+	g, ok := s.gateways[name]
+	if !ok {
+		return nil, fmt.Errorf("payments: no gateway %q: %w", name, ErrNotSupported)
+	}
+	return g, nil
+}
+
+// Payment returns a payment by the library's id.
+func (s *Service) Payment(ctx context.Context, id string) (*Payment, error) {
+	return s.store.Payment(ctx, id)
+}
+
+// Balance returns an account's balance in one currency (zero when it has no
+// entries in it). It reads one materialized row.
+func (s *Service) Balance(ctx context.Context, account string, currency Currency) (Balance, error) {
+	return s.store.Balance(ctx, account, currency)
+}
+
+// Balances returns every balance of an account.
+func (s *Service) Balances(ctx context.Context, account string) ([]Balance, error) {
+	return s.store.Balances(ctx, account)
+}
+
+// Entries lists ledger entries, by account, payment or gateway.
+func (s *Service) Entries(ctx context.Context, f EntryFilter) ([]Entry, error) {
+	return s.store.Entries(ctx, f)
+}
+
+// Notifications lists the journal of inbound notifications, newest first.
+func (s *Service) Notifications(ctx context.Context, f NotificationFilter) ([]Notification, error) {
+	return s.store.Notifications(ctx, f)
+}
+
+// newID returns prefix_ followed by 24 random hex digits.
+func newID(prefix string) string {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("payments: crypto/rand failed: " + err.Error()) // never returns an error on supported platforms
+	}
+	return prefix + "_" + hex.EncodeToString(b[:])
+}
+
+// commit records changes from gateway g with the Service's sync lease and
+// publishes what changed. It is the one path by which anything reaches the
+// ledger.
+func (s *Service) commit(ctx context.Context, gateway string, c *Changes, n *Notification) (*BatchResult, error) {
+	now := s.now()
+	b := &Batch{
+		Gateway:      gateway,
+		Notification: n,
+		Payments:     c.Payments,
+		Entries:      c.Entries,
+		Now:          now,
+	}
+	if s.balance != nil && !s.sync.DisableImmediate {
+		b.SyncOwner = s.instance
+		b.SyncLeaseUntil = now.Add(s.sync.Lease)
+	}
+	res, err := s.store.Commit(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	s.publish(now, res)
+	if b.SyncOwner != "" {
+		for _, e := range res.Entries {
+			s.apply(ctx, SyncTask{Entry: e, State: SyncPending, LeaseOwner: s.instance})
+		}
+	}
+	return res, nil
+}
+
+// isClientError reports whether err is the caller's or the gateway's fault
+// rather than the Store's.
+func isClientError(err error) bool {
+	return errors.Is(err, ErrInvalidInput) || errors.Is(err, ErrUnauthenticated) ||
+		errors.Is(err, ErrConflict) || errors.Is(err, ErrUnattributed) ||
+		errors.Is(err, ErrNotSupported) || errors.Is(err, ErrNotFound)
+}

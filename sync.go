@@ -1,0 +1,180 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+)
+
+// BalanceService is the host's side of the ledger: Apply makes the host's own
+// state reflect one entry (top up a balance, mark an order paid).
+//
+// Apply is called at least once per entry until it returns nil, so it must be
+// idempotent on Entry.ID: a host that stores the ids it has applied, in the
+// same transaction as the change they cause, sees each entry exactly once.
+// Return an error wrapped with Permanent for a failure retrying cannot fix;
+// the entry is then parked instead of retried.
+type BalanceService interface {
+	Apply(ctx context.Context, e Entry) error
+}
+
+// BalanceFunc adapts a function to a BalanceService.
+type BalanceFunc func(ctx context.Context, e Entry) error
+
+// Apply calls f.
+func (f BalanceFunc) Apply(ctx context.Context, e Entry) error { return f(ctx, e) }
+
+// SyncOptions tunes the outbox that feeds the BalanceService.
+type SyncOptions struct {
+	// Lease is how long a claimed entry is reserved for one Service before
+	// another may take it over; longer than any Apply call. Default 1m.
+	Lease time.Duration
+	// Interval is how often Run looks for due entries. Default 1s.
+	Interval time.Duration
+	// BaseDelay and MaxDelay bound the exponential backoff between attempts
+	// (with jitter). Defaults 1s and 1h.
+	BaseDelay time.Duration
+	MaxDelay  time.Duration
+	// MaxAttempts parks an entry after this many failures. Default 25
+	// (about a day with the default delays).
+	MaxAttempts int
+	// BatchSize is how many entries one pass claims. Default 100.
+	BatchSize int
+	// ApplyTimeout bounds one Apply call. Default 30s.
+	ApplyTimeout time.Duration
+	// DisableImmediate leaves every entry to the background loop instead of
+	// applying it right after it commits.
+	DisableImmediate bool
+}
+
+func (o SyncOptions) withDefaults() SyncOptions {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.Lease, time.Minute)
+	def(&o.Interval, time.Second)
+	def(&o.BaseDelay, time.Second)
+	def(&o.MaxDelay, time.Hour)
+	def(&o.ApplyTimeout, 30*time.Second)
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 25
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 100
+	}
+	return o
+}
+
+// backoff returns the delay before attempt number attempts+1: exponential
+// from BaseDelay, capped at MaxDelay, with equal jitter so that entries that
+// failed together do not retry together yet never retry sooner than half
+// the nominal delay.
+func (o SyncOptions) backoff(attempts int) time.Duration {
+	d := o.BaseDelay
+	for i := 1; i < attempts && d < o.MaxDelay; i++ {
+		d *= 2
+	}
+	d = min(d, o.MaxDelay)
+	half := d / 2
+	return half + rand.N(half+1)
+}
+
+// Run drives the background loops — retrying entries the BalanceService has
+// not yet applied — until ctx is canceled, and then returns nil. Several
+// Services may Run against one shared Store.
+func (s *Service) Run(ctx context.Context) error {
+	if s.balance == nil {
+		<-ctx.Done()
+		return nil
+	}
+	t := time.NewTicker(s.sync.Interval)
+	defer t.Stop()
+	for {
+		if _, err := s.SyncNow(ctx); err != nil && ctx.Err() == nil {
+			s.log.ErrorContext(ctx, "payments: sync pass failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// SyncNow runs one pass of the outbox: it claims due entries and applies
+// them, returning how many it applied successfully.
+func (s *Service) SyncNow(ctx context.Context) (int, error) {
+	if s.balance == nil {
+		return 0, nil
+	}
+	tasks, err := s.store.ClaimSync(ctx, SyncClaim{
+		Owner: s.instance,
+		Now:   s.now(),
+		Lease: s.sync.Lease,
+		Limit: s.sync.BatchSize,
+	})
+	if err != nil {
+		return 0, err
+	}
+	applied := 0
+	for _, t := range tasks {
+		if ctx.Err() != nil {
+			break // unapplied leases expire and are claimed again
+		}
+		if s.apply(ctx, t) {
+			applied++
+		}
+	}
+	return applied, nil
+}
+
+// apply calls the BalanceService for one task leased to this Service and
+// settles the lease. It reports whether Apply succeeded.
+func (s *Service) apply(ctx context.Context, t SyncTask) bool {
+	actx, cancel := context.WithTimeout(ctx, s.sync.ApplyTimeout)
+	err := s.balance.Apply(actx, t.Entry)
+	cancel()
+	st := SyncSettlement{EntryID: t.Entry.ID, Owner: s.instance, State: SyncDone, Attempts: t.Attempts + 1}
+	if err != nil {
+		st.LastError = err.Error()
+		switch {
+		case IsPermanent(err):
+			st.State = SyncParked
+		case st.Attempts >= s.sync.MaxAttempts:
+			st.State = SyncParked
+			st.LastError = "gave up after too many attempts: " + st.LastError
+		default:
+			st.State = SyncPending
+			st.NextAttempt = s.now().Add(s.sync.backoff(st.Attempts))
+		}
+		s.log.WarnContext(ctx, "payments: balance apply failed", "entry", t.Entry.ID,
+			"attempts", st.Attempts, "state", st.State, "error", err)
+	}
+	// The settlement must land even when the caller's context ended right
+	// after Apply returned: otherwise a done entry would be applied again.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if serr := s.store.SettleSync(sctx, st); serr != nil {
+		if errors.Is(serr, ErrConflict) {
+			s.log.WarnContext(ctx, "payments: sync lease lost before settling", "entry", t.Entry.ID)
+		} else {
+			s.log.ErrorContext(ctx, "payments: settle sync", "entry", t.Entry.ID, "error", serr)
+		}
+	}
+	return err == nil
+}
+
+// SyncTasks lists outbox tasks in a state — SyncParked shows the entries the
+// host must look at.
+func (s *Service) SyncTasks(ctx context.Context, f SyncFilter) ([]SyncTask, error) {
+	return s.store.SyncTasks(ctx, f)
+}
+
+// RequeueSync puts a parked entry back in the queue, due now, once the host
+// has fixed what made its BalanceService fail.
+func (s *Service) RequeueSync(ctx context.Context, entryID string) error {
+	return s.store.RequeueSync(ctx, entryID, s.now())
+}
