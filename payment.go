@@ -125,3 +125,35 @@ type StatusChange struct {
 	From    Status
 	To      Status
 }
+
+// NewPaymentID returns a fresh library payment id ("pay_…"). Stores use it
+// for payments they create from a gateway's notification.
+func NewPaymentID() string { return newID("pay") }
+
+// MergeUpdate applies u to p by the rules of Batch: GatewayID, Account,
+// Reference, Amount, RedirectURL and CaptureBefore are filled only where p
+// has none, and Status only moves forward. It reports whether the status
+// changed. Stores call it so that every store merges alike.
+func MergeUpdate(p *Payment, u *PaymentUpdate, now time.Time) (statusChanged bool) {
+	fill := func(dst *string, v string) {
+		if *dst == "" {
+			*dst = v
+		}
+	}
+	fill(&p.GatewayID, u.GatewayID)
+	fill(&p.Account, u.Account)
+	fill(&p.Reference, u.Reference)
+	fill(&p.RedirectURL, u.RedirectURL)
+	if p.Amount.Currency == "" && u.Amount.Currency != "" {
+		p.Amount = u.Amount
+	}
+	if p.CaptureBefore.IsZero() {
+		p.CaptureBefore = u.CaptureBefore
+	}
+	if u.Status != "" && p.Status.Advances(u.Status) {
+		p.Status = u.Status
+		statusChanged = true
+	}
+	p.UpdatedAt = now
+	return statusChanged
+}
