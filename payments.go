@@ -13,7 +13,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"sort"
 	"time"
@@ -85,7 +84,7 @@ func New(store Store, opts ...Option) (*Service, error) {
 	s := &Service{
 		store:    store,
 		gateways: map[string]Gateway{},
-		log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		log:      slog.New(slog.DiscardHandler),
 		now:      time.Now,
 		sync:     SyncOptions{}.withDefaults(),
 		instance: newID("svc"),
