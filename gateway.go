@@ -39,7 +39,9 @@ type Changes struct {
 func (c *Changes) Empty() bool { return len(c.Payments) == 0 && len(c.Entries) == 0 }
 
 // HeaderNamer is implemented by drivers that need request headers; the
-// journal keeps only the headers named here, never the full set.
+// journal keeps only the headers named here, never the full set, and
+// Service.Replay hands only these back to the driver. A driver that reads a
+// header it does not name here cannot verify a replay.
 type HeaderNamer interface {
 	WebhookHeaders() []string
 }

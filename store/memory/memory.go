@@ -3,6 +3,7 @@
 package memory
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -129,6 +130,11 @@ func (s *Store) Commit(ctx context.Context, b *payments.Batch) (*payments.BatchR
 		return nil, err
 	}
 	defer s.mu.Unlock()
+	if b.Notification != nil {
+		if err := s.checkNotification(b.Notification); err != nil {
+			return nil, err
+		}
+	}
 	tx := &txn{s: s, payments: map[string]*payments.Payment{}, balances: map[balanceKey]*payments.Balance{}}
 	res := &payments.BatchResult{}
 	for i := range b.Payments {
@@ -311,7 +317,6 @@ func (s *Store) Entries(ctx context.Context, f payments.EntryFilter) ([]payments
 	}
 	defer s.mu.Unlock()
 	var out []payments.Entry
-	limit := payments.EffectiveLimit(f.Limit)
 	for _, id := range s.entryOrder {
 		e := s.entries[id]
 		if (f.Account != "" && e.Account != f.Account) || (f.PaymentID != "" && e.PaymentID != f.PaymentID) ||
@@ -319,11 +324,13 @@ func (s *Store) Entries(ctx context.Context, f payments.EntryFilter) ([]payments
 			continue
 		}
 		out = append(out, *e)
-		if len(out) == limit {
-			break
-		}
 	}
-	return out, nil
+	// Commit order is not the listing order: batches may carry clocks out
+	// of order, and a batch's entries share one RecordedAt.
+	slices.SortFunc(out, func(a, b payments.Entry) int {
+		return cmp.Or(a.RecordedAt.Compare(b.RecordedAt), cmp.Compare(a.ID, b.ID))
+	})
+	return out[:min(len(out), payments.EffectiveLimit(f.Limit))], nil
 }
 
 // Balance implements payments.Store.
@@ -360,13 +367,22 @@ func (s *Store) AppendNotification(ctx context.Context, n *payments.Notification
 		return err
 	}
 	defer s.mu.Unlock()
+	if err := s.checkNotification(n); err != nil {
+		return err
+	}
+	s.appendNotification(n)
+	return nil
+}
+
+// checkNotification refuses a journal row whose id is missing or taken, in
+// AppendNotification and in Commit alike: the id is the journal's key.
+func (s *Store) checkNotification(n *payments.Notification) error {
 	if n.ID == "" {
 		return fmt.Errorf("memory: notification without id: %w", payments.ErrInvalidInput)
 	}
 	if _, taken := s.notifByID[n.ID]; taken {
 		return fmt.Errorf("memory: notification %s exists: %w", n.ID, payments.ErrConflict)
 	}
-	s.appendNotification(n)
 	return nil
 }
 
@@ -396,13 +412,20 @@ func (s *Store) Notifications(ctx context.Context, f payments.NotificationFilter
 	}
 	defer s.mu.Unlock()
 	var out []payments.Notification
-	limit := payments.EffectiveLimit(f.Limit)
-	for i := len(s.notifications) - 1; i >= 0 && len(out) < limit; i-- {
+	for i := len(s.notifications) - 1; i >= 0; i-- {
 		n := s.notifications[i]
 		if (f.Gateway != "" && n.Gateway != f.Gateway) || (f.Outcome != "" && n.Outcome != f.Outcome) {
 			continue
 		}
-		out = append(out, *cloneNotification(n))
+		out = append(out, *n)
+	}
+	// Newest by ReceivedAt, not by journaling order: a slow request is
+	// journaled after requests that arrived later. Ties stay newest
+	// journaled first.
+	slices.SortStableFunc(out, func(a, b payments.Notification) int { return b.ReceivedAt.Compare(a.ReceivedAt) })
+	out = out[:min(len(out), payments.EffectiveLimit(f.Limit))]
+	for i := range out {
+		out[i] = *cloneNotification(&out[i])
 	}
 	return out, nil
 }
