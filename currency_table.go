@@ -33,12 +33,12 @@ func init() {
 	}
 }
 
-// Crypto codes and the exponents the library declares for them. They follow
-// the precision the gateways report amounts in (Cryptomus sends at most eight
-// decimals), not each chain's base unit: 18-decimal wei would overflow int64
-// at about 9.2 ETH.
+// Crypto codes and the exponents the library declares for them: eight, the
+// precision gateways report crypto amounts in (Cryptomus sends up to eight
+// decimals even for six-decimal tokens such as USDT), not each chain's base
+// unit — 18-decimal wei would overflow int64 at about 9.2 ETH.
 var cryptoExponents = map[Currency]int{
 	"BTC": 8, "BCH": 8, "LTC": 8, "DOGE": 8, "DASH": 8, "XMR": 8,
 	"ETH": 8, "BNB": 8, "MATIC": 8, "POL": 8, "AVAX": 8,
-	"SOL": 8, "TON": 8, "TRX": 6, "USDT": 6, "USDC": 6, "DAI": 8,
+	"SOL": 8, "TON": 8, "TRX": 8, "USDT": 8, "USDC": 8, "DAI": 8,
 }

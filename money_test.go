@@ -118,7 +118,7 @@ func TestMoneyArithmetic(t *testing.T) {
 }
 
 func TestCurrencyExponents(t *testing.T) {
-	for code, want := range map[string]int{"USD": 2, "EUR": 2, "JPY": 0, "KRW": 0, "KWD": 3, "BHD": 3, "CLF": 4, "BTC": 8, "USDT": 6} {
+	for code, want := range map[string]int{"USD": 2, "EUR": 2, "JPY": 0, "KRW": 0, "KWD": 3, "BHD": 3, "CLF": 4, "BTC": 8, "USDT": 8} {
 		exp, ok := payments.Currency(code).Exponent()
 		assert.True(t, ok, code)
 		assert.Equal(t, want, exp, code)

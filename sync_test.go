@@ -19,16 +19,16 @@ import (
 // host is a BalanceService that behaves as a host must: it applies each
 // entry id once, however often it is called, and it can be told to fail.
 type host struct {
-	mu       sync.Mutex
-	applied  map[string]int64 // entry id → amount applied
-	balance  int64
-	calls    int
+	mu        sync.Mutex
+	applied   map[string]int64 // entry id → amount applied
+	balance   int64
+	calls     int
 	failures  int   // fail this many calls first
 	failWith  error // with this error
 	failEvery int   // then fail every failEvery-th call
 	delay     time.Duration
-	inFlight map[string]bool
-	overlaps int // calls for an entry already being applied
+	inFlight  map[string]bool
+	overlaps  int // calls for an entry already being applied
 }
 
 func newHost() *host { return &host{applied: map[string]int64{}, inFlight: map[string]bool{}} }
