@@ -1,0 +1,251 @@
+package cryptomus
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/payrail/payments"
+)
+
+// ParseWebhook implements payments.Gateway for Cryptomus payment webhooks
+// (https://doc.cryptomus.com/business/payments/webhook).
+//
+// Authentication: when Config.CheckWebhookIP is set the sender must be in
+// Config.WebhookIPs; then the body's "sign" must equal
+// md5(base64(content) + key), where content is PHP's
+// json_encode($body_without_sign, JSON_UNESCAPED_UNICODE) rebuilt from the
+// raw body, and key is the payment key (or the payout key, when
+// configured). The comparison is constant-time. A body that is not a JSON
+// object PHP could have written, or that lacks the sign, cannot be
+// authenticated. All of these fail with an error wrapping
+// payments.ErrUnauthenticated. Cryptomus signs no time, so there is no
+// freshness window and WebhookRequest.Replay changes nothing.
+//
+// Translation, keyed by the invoice uuid so that a redelivered or resent
+// webhook records nothing twice:
+//
+//	paid, paid_over            succeeded, and a charge (GatewayRef = uuid) of
+//	                           the invoice amount in the invoice currency,
+//	                           or per Config.Overpayment
+//	refund_paid                refunded, and a refund (GatewayRef = uuid) of
+//	                           the same amount, negative
+//	wrong_amount, cancel,
+//	fail, system_fail          failed
+//	check, process,
+//	confirm_check,
+//	wrong_amount_waiting       pending (no entry)
+//	refund_process,
+//	refund_fail, locked        nothing (journaled as ignored)
+//
+// A wrong_amount invoice records no money although the customer paid part
+// of it: Cryptomus keeps that part in the merchant balance for the host to
+// refund or settle by hand. Payout webhooks verify but are ignored.
+//
+// The account and reference come from additional_data when CreateCheckout
+// put them there; otherwise the entry has no account and the Service takes
+// it from the stored payment (or parks the notification). An order_id that
+// is a library payment id ("pay_…") is reported as PaymentUpdate.PaymentID.
+// An authenticated body with missing or malformed fields (no uuid, an
+// amount that is not exact in its currency) fails with
+// payments.ErrInvalidInput.
+func (g *Gateway) ParseWebhook(ctx context.Context, req *payments.WebhookRequest) (*payments.Changes, error) {
+	if req == nil {
+		return nil, fmt.Errorf("cryptomus: no webhook request: %w", payments.ErrUnauthenticated)
+	}
+	if err := g.checkSender(ctx, req); err != nil {
+		return nil, err
+	}
+	doc, err := g.verify(req.Body)
+	if err != nil {
+		return nil, err
+	}
+	n, err := readNotification(doc)
+	if err != nil {
+		return nil, err
+	}
+	return g.translate(n, req)
+}
+
+// verify parses the body and checks its sign.
+func (g *Gateway) verify(body []byte) (jsonValue, error) {
+	doc, err := parseJSON(body)
+	if err != nil {
+		return jsonValue{}, fmt.Errorf("cryptomus: webhook body cannot be verified: %v: %w", err, payments.ErrUnauthenticated)
+	}
+	content, sign, err := signedContent(doc)
+	if err != nil {
+		return jsonValue{}, fmt.Errorf("cryptomus: webhook body cannot be verified: %v: %w", err, payments.ErrUnauthenticated)
+	}
+	matched := 0
+	for _, key := range []string{g.cfg.PaymentKey, g.cfg.PayoutKey} {
+		if key != "" {
+			matched |= subtle.ConstantTimeCompare([]byte(Sign(content, key)), []byte(sign))
+		}
+	}
+	if matched != 1 {
+		return jsonValue{}, fmt.Errorf("cryptomus: webhook sign mismatch: %w", payments.ErrUnauthenticated)
+	}
+	return doc, nil
+}
+
+// notification holds the webhook fields the driver reads.
+type notification struct {
+	Type, UUID, OrderID, Status                    string
+	Amount, Currency, PaymentAmount, PayerCurrency string
+	MerchantAmount, AdditionalData                 string
+}
+
+// readNotification reads fields by exact key from the verified document,
+// so that what is translated is exactly what was signed.
+func readNotification(doc jsonValue) (notification, error) {
+	var n notification
+	fields := []struct {
+		key string
+		dst *string
+	}{
+		{"type", &n.Type}, {"uuid", &n.UUID}, {"order_id", &n.OrderID}, {"status", &n.Status},
+		{"amount", &n.Amount}, {"currency", &n.Currency}, {"payment_amount", &n.PaymentAmount},
+		{"payer_currency", &n.PayerCurrency}, {"merchant_amount", &n.MerchantAmount},
+		{"additional_data", &n.AdditionalData},
+	}
+	for _, f := range fields {
+		v, ok := doc.member(f.key)
+		switch {
+		case !ok || v.kind == jsonNull:
+		case v.kind == jsonString, v.kind == jsonNumber:
+			*f.dst = v.text
+		default:
+			return notification{}, fmt.Errorf("cryptomus: webhook field %s is not a string: %w", f.key, payments.ErrInvalidInput)
+		}
+	}
+	return n, nil
+}
+
+// statusRule is what one Cryptomus status records.
+type statusRule struct {
+	status payments.Status
+	entry  payments.EntryKind
+}
+
+// ruleFor maps a Cryptomus status
+// (https://doc.cryptomus.com/business/payments/payment-statuses); ok is
+// false for a status that moves nothing.
+func ruleFor(status string) (rule statusRule, ok bool) {
+	switch status {
+	case "paid", "paid_over":
+		return statusRule{payments.StatusSucceeded, payments.KindCharge}, true
+	case "refund_paid":
+		return statusRule{payments.StatusRefunded, payments.KindRefund}, true
+	case "wrong_amount", "cancel", "fail", "system_fail":
+		return statusRule{status: payments.StatusFailed}, true
+	case "check", "process", "confirm_check", "wrong_amount_waiting":
+		return statusRule{status: payments.StatusPending}, true
+	}
+	return statusRule{}, false
+}
+
+func (g *Gateway) translate(n notification, req *payments.WebhookRequest) (*payments.Changes, error) {
+	c := &payments.Changes{EventID: n.UUID + ":" + n.Status, EventType: n.Status}
+	switch n.Type {
+	case "payment", "wallet", "":
+	case "payout":
+		c.Note = "payout notifications are not acted on"
+		return c, nil
+	default:
+		c.Note = fmt.Sprintf("notification type %q is not acted on", n.Type)
+		return c, nil
+	}
+	if n.UUID == "" {
+		return nil, fmt.Errorf("cryptomus: webhook without uuid: %w", payments.ErrInvalidInput)
+	}
+	rule, ok := ruleFor(n.Status)
+	if !ok {
+		c.Note = fmt.Sprintf("status %q moves nothing", n.Status)
+		return c, nil
+	}
+	data := parseCheckoutData(n.AdditionalData)
+	update := payments.PaymentUpdate{
+		GatewayID: n.UUID, Status: rule.status, Account: data.Account, Reference: data.Reference,
+	}
+	if isLibraryPaymentID(n.OrderID) {
+		update.PaymentID = n.OrderID
+	}
+	invoiceAmount, amountErr := payments.ParseMoney(n.Amount, n.Currency)
+	if amountErr == nil {
+		update.Amount = invoiceAmount
+	}
+	c.Payments = []payments.PaymentUpdate{update}
+	if rule.entry == "" {
+		return c, nil
+	}
+	if amountErr != nil {
+		return nil, fmt.Errorf("cryptomus: webhook %s %s: %w", n.UUID, n.Status, amountErr)
+	}
+	if invoiceAmount.Amount <= 0 {
+		return nil, fmt.Errorf("cryptomus: webhook %s %s: amount %s is not positive: %w", n.UUID, n.Status, invoiceAmount, payments.ErrInvalidInput)
+	}
+	amount, note := g.chargeAmount(n, invoiceAmount)
+	c.Note = note
+	if rule.entry == payments.KindRefund {
+		amount.Amount = -amount.Amount
+	}
+	c.Entries = []payments.Entry{{
+		Gateway: g.cfg.Name, Kind: rule.entry, GatewayRef: n.UUID, GatewayPaymentID: n.UUID,
+		PaymentID: update.PaymentID, Account: data.Account, Reference: data.Reference,
+		Amount: amount, OccurredAt: req.ReceivedAt,
+	}}
+	return c, nil
+}
+
+// chargeAmount applies the overpayment policy and describes what the
+// customer paid in crypto, which the ledger does not record.
+func (g *Gateway) chargeAmount(n notification, invoice payments.Money) (payments.Money, string) {
+	note := fmt.Sprintf("invoice %s; customer paid %s %s; merchant received %s",
+		invoice, orDash(n.PaymentAmount), orDash(n.PayerCurrency), orDash(n.MerchantAmount))
+	if g.cfg.Overpayment != ChargePaidAmount || n.PaymentAmount == "" || !strings.EqualFold(n.PayerCurrency, n.Currency) {
+		return invoice, note
+	}
+	paid, err := payments.ParseMoney(n.PaymentAmount, n.Currency)
+	if err != nil {
+		return invoice, note + "; payment_amount is not exact in the invoice currency, the invoice amount is recorded"
+	}
+	if paid.Amount > invoice.Amount {
+		return paid, note + "; overpayment recorded"
+	}
+	return invoice, note
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// parseCheckoutData reads what CreateCheckout put in additional_data. Any
+// other content (an invoice created elsewhere) yields nothing.
+func parseCheckoutData(s string) checkoutData {
+	var d checkoutData
+	if strings.HasPrefix(s, "{") && json.Unmarshal([]byte(s), &d) == nil {
+		return d
+	}
+	return checkoutData{}
+}
+
+// isLibraryPaymentID reports whether s has the shape of payments'
+// NewPaymentID: "pay_" and 24 lower-case hex digits.
+func isLibraryPaymentID(s string) bool {
+	const prefix = "pay_"
+	if len(s) != len(prefix)+24 || !strings.HasPrefix(s, prefix) {
+		return false
+	}
+	for _, c := range s[len(prefix):] {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
