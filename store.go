@@ -39,7 +39,7 @@ type Store interface {
 	AppendNotification(ctx context.Context, n *Notification) error
 	// Notification returns one journaled notification, or ErrNotFound.
 	Notification(ctx context.Context, id string) (*Notification, error)
-	// Notifications lists the journal, newest first.
+	// Notifications lists the journal, newest ReceivedAt first.
 	Notifications(ctx context.Context, f NotificationFilter) ([]Notification, error)
 
 	// ClaimSync leases up to c.Limit due sync tasks (state pending,
@@ -50,7 +50,8 @@ type Store interface {
 	// ErrConflict when the lease is no longer the owner's (it expired and
 	// someone else claimed the task), and changes nothing then.
 	SettleSync(ctx context.Context, s SyncSettlement) error
-	// SyncTasks lists sync tasks in a state, oldest first.
+	// SyncTasks lists sync tasks in a state, ordered by their entry's
+	// RecordedAt, then entry ID.
 	SyncTasks(ctx context.Context, f SyncFilter) ([]SyncTask, error)
 	// RequeueSync makes a parked task pending and due now, with its
 	// attempts reset. A task that is not parked is ErrConflict.
@@ -70,10 +71,11 @@ type Pinger interface {
 // one transaction.
 //
 // Rules every Store follows (store/storetest checks each):
-//   - Payments: matched by (Gateway, GatewayID), else by PaymentID; an
-//     unknown payment is created when the update carries an Account.
+//   - Payments: matched by (Gateway, GatewayID), else by PaymentID.
+//     It is created when it is unknown and the update carries both a
+//     GatewayID and an Account (with PaymentID as its id when set).
 //     Status is applied only when it advances; Account, Reference, Amount
-//     and CaptureBefore are filled only where empty.
+//     and CaptureBefore are filled only where empty (MergeUpdate).
 //   - Entries: validated; an entry without an Account takes it from its
 //     payment (Gateway, GatewayPaymentID); if there is none the whole batch
 //     fails with ErrUnattributed and nothing is written. A key already
@@ -83,8 +85,10 @@ type Pinger interface {
 //     sync task, leased to SyncOwner until SyncLeaseUntil when SyncOwner
 //     is set so that the caller can apply it at once.
 //   - Notification, when set, is journaled in the same transaction, its
-//     Outcome set by the Store: OutcomeRecorded when the batch changed
-//     anything, else OutcomeDuplicate.
+//     Outcome set by the Store, on b.Notification too: OutcomeRecorded
+//     when the batch recorded an entry, created a payment or changed a
+//     status (BatchResult.Empty is false), else OutcomeDuplicate. A taken
+//     notification ID fails the batch with ErrConflict.
 type Batch struct {
 	Gateway        string
 	Notification   *Notification
