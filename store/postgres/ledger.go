@@ -1,0 +1,89 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/payrail/payments"
+)
+
+// Entries implements payments.Store; entries come ordered by RecordedAt,
+// then ID.
+func (s *Store) Entries(ctx context.Context, f payments.EntryFilter) ([]payments.Entry, error) {
+	if err := s.usable(); err != nil {
+		return nil, err
+	}
+	var w where
+	w.add("account", f.Account)
+	w.add("payment_id", f.PaymentID)
+	w.add("gateway", f.Gateway)
+	query := "SELECT " + entryColumns + " FROM {entries}" + w.sql() +
+		" ORDER BY recorded_at, id LIMIT " + w.limit(f.Limit)
+	rows, err := s.pool.Query(ctx, s.sql(query), w.args...)
+	if err != nil {
+		return nil, fail("list entries", err)
+	}
+	list, err := collect(rows, scanEntry)
+	return list, fail("list entries", err)
+}
+
+func scanEntry(row pgx.Row) (payments.Entry, error) {
+	var (
+		e                      payments.Entry
+		kind, currency         string
+		occurredAt, recordedAt time.Time
+	)
+	err := row.Scan(&e.ID, &e.Gateway, &kind, &e.GatewayRef, &e.GatewayPaymentID, &e.PaymentID, &e.Account,
+		&e.Amount.Amount, &currency, &e.Reference, &occurredAt, &recordedAt)
+	e.Kind, e.Amount.Currency = payments.EntryKind(kind), payments.Currency(currency)
+	e.OccurredAt, e.RecordedAt = occurredAt.UTC(), recordedAt.UTC()
+	return e, err
+}
+
+const balanceColumns = "account, amount, currency, entries, updated_at"
+
+// Balance implements payments.Store. It reads one row: balances are kept
+// up to date by Commit.
+func (s *Store) Balance(ctx context.Context, account string, currency payments.Currency) (payments.Balance, error) {
+	zero := payments.Balance{Account: account, Money: payments.Money{Currency: currency}}
+	if err := s.usable(); err != nil {
+		return zero, err
+	}
+	b, err := scanBalance(s.pool.QueryRow(ctx,
+		s.sql("SELECT "+balanceColumns+" FROM {balances} WHERE account = $1 AND currency = $2"), account, string(currency)))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return zero, nil
+	}
+	if err != nil {
+		return zero, fail(fmt.Sprintf("balance %s %s", account, currency), err)
+	}
+	return b, nil
+}
+
+// Balances implements payments.Store.
+func (s *Store) Balances(ctx context.Context, account string) ([]payments.Balance, error) {
+	if err := s.usable(); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, s.sql("SELECT "+balanceColumns+" FROM {balances} WHERE account = $1 ORDER BY currency"), account)
+	if err != nil {
+		return nil, fail("balances of "+account, err)
+	}
+	list, err := collect(rows, scanBalance)
+	return list, fail("balances of "+account, err)
+}
+
+func scanBalance(row pgx.Row) (payments.Balance, error) {
+	var (
+		b         payments.Balance
+		currency  string
+		updatedAt time.Time
+	)
+	err := row.Scan(&b.Account, &b.Money.Amount, &currency, &b.Entries, &updatedAt)
+	b.Money.Currency, b.UpdatedAt = payments.Currency(currency), updatedAt.UTC()
+	return b, err
+}

@@ -1,0 +1,109 @@
+package postgres_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/payrail/payments"
+	"github.com/payrail/payments/store/postgres"
+)
+
+func TestMigrationsAreNumberedAndRendered(t *testing.T) {
+	list, err := postgres.Migrations(postgres.Options{Schema: "tenant one", TablePrefix: "pay_"})
+	require.NoError(t, err)
+	require.NotEmpty(t, list)
+	for i, m := range list {
+		if i > 0 {
+			assert.Greater(t, m.Version, list[i-1].Version, "versions increase")
+		}
+		assert.NotContains(t, m.SQL, "{", "every placeholder rendered in %d_%s", m.Version, m.Name)
+	}
+	assert.Contains(t, list[0].SQL, `"tenant one"."pay_entries"`)
+
+	_, err = postgres.Migrations(postgres.Options{TablePrefix: "Bad-Prefix"})
+	assert.ErrorIs(t, err, payments.ErrInvalidInput)
+}
+
+// TestConcurrentOpen starts several stores on one new schema at once: the
+// advisory lock must make all but one wait, and each migration run once.
+func TestConcurrentOpen(t *testing.T) {
+	dsn := testDSN(t)
+	schema := freshSchema(t, dsn)
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() {
+			s, err := postgres.Open(context.Background(), dsn, postgres.Options{Schema: schema})
+			if assert.NoError(t, err) {
+				assert.NoError(t, s.Ping(t.Context()))
+				assert.NoError(t, s.Close())
+			}
+		})
+	}
+	wg.Wait()
+
+	conn, err := pgx.Connect(t.Context(), dsn)
+	require.NoError(t, err)
+	defer conn.Close(t.Context())
+	var applied int
+	require.NoError(t, conn.QueryRow(t.Context(),
+		"SELECT count(*) FROM "+pgx.Identifier{schema, "payments_migrations"}.Sanitize()).Scan(&applied))
+	list, err := postgres.Migrations(postgres.Options{Schema: schema})
+	require.NoError(t, err)
+	assert.Equal(t, len(list), applied)
+}
+
+// TestHostAppliedMigrations plays a host that runs the migrations with its
+// own tool and hands its pool to New: the Store works, and Close leaves the
+// host's pool open.
+func TestHostAppliedMigrations(t *testing.T) {
+	dsn := testDSN(t)
+	ctx := t.Context()
+	opts := postgres.Options{Schema: freshSchema(t, dsn), TablePrefix: "host_", SkipMigrations: true}
+	pool, err := pgxpool.New(ctx, dsn)
+	require.NoError(t, err)
+	defer pool.Close()
+
+	_, err = pool.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{opts.Schema}.Sanitize())
+	require.NoError(t, err)
+	list, err := postgres.Migrations(opts)
+	require.NoError(t, err)
+	for _, m := range list {
+		_, err := pool.Exec(ctx, m.SQL)
+		require.NoError(t, err, "migration %d_%s", m.Version, m.Name)
+	}
+
+	s, err := postgres.New(ctx, pool, opts)
+	require.NoError(t, err)
+	_, err = s.Commit(ctx, &payments.Batch{Gateway: "hostpay", Now: clock, Entries: []payments.Entry{{
+		Kind: payments.KindCharge, GatewayRef: "ch_1", Account: "acct", Amount: payments.Money{Amount: 250, Currency: "USD"},
+	}}})
+	require.NoError(t, err)
+	bal, err := s.Balance(ctx, "acct", "USD")
+	require.NoError(t, err)
+	assert.Equal(t, int64(250), bal.Money.Amount)
+
+	require.NoError(t, s.Close())
+	assert.Error(t, s.Ping(ctx), "a closed Store refuses calls")
+	assert.NoError(t, pool.Ping(ctx), "Close leaves a host's pool open")
+}
+
+// TestRefusesAsynchronousCommit checks that a Store will not run where an
+// acknowledged commit could be lost.
+func TestRefusesAsynchronousCommit(t *testing.T) {
+	dsn := testDSN(t)
+	cfg, err := pgxpool.ParseConfig(dsn)
+	require.NoError(t, err)
+	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	require.NoError(t, err)
+	defer pool.Close()
+
+	_, err = postgres.New(t.Context(), pool, postgres.Options{Schema: freshSchema(t, dsn)})
+	assert.ErrorContains(t, err, "synchronous_commit")
+}

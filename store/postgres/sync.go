@@ -1,0 +1,142 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/payrail/payments"
+)
+
+// taskColumns are a sync task's columns: its entry (e) and the outbox row
+// (t), which holds only the task's own state.
+const taskColumns = `e.id, e.gateway, e.kind, e.gateway_ref, e.gateway_payment_id, e.payment_id, e.account,
+	e.amount, e.currency, e.reference, e.occurred_at, e.recorded_at,
+	t.state, t.attempts, t.next_attempt, t.last_error, t.lease_owner, t.lease_until`
+
+// ClaimSync implements payments.Store; tasks come most overdue first.
+//
+// It is safe across processes: due rows are locked with FOR UPDATE SKIP
+// LOCKED, so concurrent claimers take disjoint sets without waiting for each
+// other, and a row leased by another claimer since this one's snapshot is
+// checked again against the lease condition before it is locked, so it is
+// skipped rather than leased twice.
+func (s *Store) ClaimSync(ctx context.Context, c payments.SyncClaim) ([]payments.SyncTask, error) {
+	if err := s.usable(); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, s.sql(`WITH due AS MATERIALIZED (
+			SELECT entry_id FROM {sync}
+			WHERE state = 'pending' AND next_attempt <= $2 AND (lease_until IS NULL OR lease_until <= $2)
+			ORDER BY next_attempt, seq
+			LIMIT $4
+			FOR UPDATE SKIP LOCKED
+		), t AS (
+			UPDATE {sync} SET lease_owner = $1, lease_until = $3
+			WHERE entry_id IN (SELECT entry_id FROM due)
+			RETURNING *
+		)
+		SELECT `+taskColumns+` FROM t JOIN {entries} e ON e.id = t.entry_id
+		ORDER BY t.next_attempt, t.seq`),
+		c.Owner, c.Now, c.Now.Add(c.Lease), payments.EffectiveLimit(c.Limit))
+	if err != nil {
+		return nil, fail("claim sync tasks", err)
+	}
+	list, err := collect(rows, scanTask)
+	return list, fail("claim sync tasks", err)
+}
+
+// SettleSync implements payments.Store. It changes the task only while it
+// is pending and leased to s.Owner, in one conditional UPDATE, so a lease
+// that expired and was claimed by another owner is never settled by the
+// first: that is payments.ErrConflict.
+func (s *Store) SettleSync(ctx context.Context, st payments.SyncSettlement) error {
+	if err := s.usable(); err != nil {
+		return err
+	}
+	switch st.State {
+	case payments.SyncPending, payments.SyncDone, payments.SyncParked:
+	default:
+		return fmt.Errorf("postgres: settle sync task %s: unknown state %q: %w", st.EntryID, st.State, payments.ErrInvalidInput)
+	}
+	tag, err := s.pool.Exec(ctx, s.sql(`UPDATE {sync}
+		SET state = $3, attempts = $4, next_attempt = $5, last_error = $6, lease_owner = '', lease_until = NULL
+		WHERE entry_id = $1 AND state = 'pending' AND lease_owner = $2`),
+		st.EntryID, st.Owner, string(st.State), st.Attempts, st.NextAttempt, st.LastError)
+	if err != nil {
+		return fail("settle sync task "+st.EntryID, err)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	return s.taskMismatch(ctx, st.EntryID, fmt.Sprintf("is not leased to %q", st.Owner))
+}
+
+// taskMismatch explains why a conditional update of a task changed nothing:
+// the task does not exist (ErrNotFound), or it is not in the state the update
+// required (ErrConflict).
+func (s *Store) taskMismatch(ctx context.Context, entryID, why string) error {
+	var state string
+	err := s.pool.QueryRow(ctx, s.sql("SELECT state FROM {sync} WHERE entry_id = $1"), entryID).Scan(&state)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("postgres: sync task %s: %w", entryID, payments.ErrNotFound)
+	}
+	if err != nil {
+		return fail("read sync task "+entryID, err)
+	}
+	return fmt.Errorf("postgres: sync task %s (%s) %s: %w", entryID, state, why, payments.ErrConflict)
+}
+
+// SyncTasks implements payments.Store: oldest first.
+func (s *Store) SyncTasks(ctx context.Context, f payments.SyncFilter) ([]payments.SyncTask, error) {
+	if err := s.usable(); err != nil {
+		return nil, err
+	}
+	var w where
+	w.add("t.state", string(f.State))
+	query := "SELECT " + taskColumns + " FROM {sync} t JOIN {entries} e ON e.id = t.entry_id" + w.sql() +
+		" ORDER BY t.seq LIMIT " + w.limit(f.Limit)
+	rows, err := s.pool.Query(ctx, s.sql(query), w.args...)
+	if err != nil {
+		return nil, fail("list sync tasks", err)
+	}
+	list, err := collect(rows, scanTask)
+	return list, fail("list sync tasks", err)
+}
+
+// RequeueSync implements payments.Store.
+func (s *Store) RequeueSync(ctx context.Context, entryID string, now time.Time) error {
+	if err := s.usable(); err != nil {
+		return err
+	}
+	tag, err := s.pool.Exec(ctx, s.sql(`UPDATE {sync} SET state = 'pending', attempts = 0, next_attempt = $2, last_error = ''
+		WHERE entry_id = $1 AND state = 'parked'`), entryID, now)
+	if err != nil {
+		return fail("requeue sync task "+entryID, err)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	return s.taskMismatch(ctx, entryID, "is not parked")
+}
+
+func scanTask(row pgx.Row) (payments.SyncTask, error) {
+	var (
+		t                      payments.SyncTask
+		kind, currency, state  string
+		occurredAt, recordedAt time.Time
+		nextAttempt            time.Time
+		leaseUntil             *time.Time
+	)
+	e := &t.Entry
+	err := row.Scan(&e.ID, &e.Gateway, &kind, &e.GatewayRef, &e.GatewayPaymentID, &e.PaymentID, &e.Account,
+		&e.Amount.Amount, &currency, &e.Reference, &occurredAt, &recordedAt,
+		&state, &t.Attempts, &nextAttempt, &t.LastError, &t.LeaseOwner, &leaseUntil)
+	e.Kind, e.Amount.Currency = payments.EntryKind(kind), payments.Currency(currency)
+	e.OccurredAt, e.RecordedAt = occurredAt.UTC(), recordedAt.UTC()
+	t.State, t.NextAttempt, t.LeaseUntil = payments.SyncState(state), nextAttempt.UTC(), fromNull(leaseUntil)
+	return t, err
+}

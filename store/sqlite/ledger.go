@@ -1,0 +1,184 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/payrail/payments"
+)
+
+const entryColumns = `id, gateway, kind, gateway_ref, gateway_payment_id, payment_id, account,
+	amount, currency, reference, occurred_at, recorded_at`
+
+// insertEntry inserts e unless its id or key is taken, reporting whether it
+// wrote a row.
+func (s *Store) insertEntry(ctx context.Context, q querier, e *payments.Entry) (bool, error) {
+	res, err := q.exec(ctx, `INSERT INTO {{p}}entries (`+entryColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		e.ID, e.Gateway, string(e.Kind), e.GatewayRef, e.GatewayPaymentID, e.PaymentID, e.Account,
+		e.Amount.Amount, string(e.Amount.Currency), e.Reference, micros(e.OccurredAt), micros(e.RecordedAt))
+	if err != nil {
+		return false, fmt.Errorf("sqlite: insert entry %s: %w", e.ID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("sqlite: insert entry %s: %w", e.ID, err)
+	}
+	return n == 1, nil
+}
+
+// entryByKey returns nil, nil when no entry has the key.
+func (s *Store) entryByKey(ctx context.Context, q querier, gateway string, kind payments.EntryKind, gatewayRef string) (*payments.Entry, error) {
+	row := q.queryRow(ctx, `SELECT `+entryColumns+` FROM {{p}}entries
+		WHERE gateway = ? AND kind = ? AND gateway_ref = ?`, gateway, string(kind), gatewayRef)
+	e, err := scanEntry(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return e, err
+}
+
+// addToBalance adds e to its account's balance. The sum is checked in Go
+// before it is written: SQLite would turn an overflowing integer sum into
+// an inexact REAL (which the STRICT table then refuses with a less telling
+// error). Reading first is safe because the write transaction holds the
+// database's only write lock.
+func (s *Store) addToBalance(ctx context.Context, q querier, e *payments.Entry) error {
+	var current int64
+	err := q.queryRow(ctx, `SELECT amount FROM {{p}}balances WHERE account = ? AND currency = ?`,
+		e.Account, string(e.Amount.Currency)).Scan(&current)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlite: read balance of %s: %w", e.Account, err)
+	}
+	if _, err := payments.AddAmounts(current, e.Amount.Amount); err != nil {
+		return fmt.Errorf("sqlite: entry %s: %w", e.ID, err)
+	}
+	_, err = q.exec(ctx, `INSERT INTO {{p}}balances (account, currency, amount, entries, updated_at)
+		VALUES (?, ?, ?, 1, ?)
+		ON CONFLICT (account, currency) DO UPDATE SET
+			amount = amount + excluded.amount,
+			entries = entries + 1,
+			updated_at = excluded.updated_at`,
+		e.Account, string(e.Amount.Currency), e.Amount.Amount, micros(e.RecordedAt))
+	if err != nil {
+		return fmt.Errorf("sqlite: update balance of %s: %w", e.Account, err)
+	}
+	return nil
+}
+
+// Entries implements payments.Store: entries ordered by RecordedAt, then ID.
+func (s *Store) Entries(ctx context.Context, f payments.EntryFilter) ([]payments.Entry, error) {
+	q, err := s.read()
+	if err != nil {
+		return nil, err
+	}
+	var where []string
+	var args []any
+	for _, c := range []struct{ column, value string }{
+		{"account", f.Account}, {"payment_id", f.PaymentID}, {"gateway", f.Gateway},
+	} {
+		if c.value != "" {
+			where = append(where, c.column+" = ?")
+			args = append(args, c.value)
+		}
+	}
+	query := `SELECT ` + entryColumns + ` FROM {{p}}entries`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	query += ` ORDER BY recorded_at, id LIMIT ?`
+	args = append(args, payments.EffectiveLimit(f.Limit))
+	rows, err := q.query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list entries: %w", err)
+	}
+	defer rows.Close()
+	var out []payments.Entry
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list entries: %w", err)
+	}
+	return out, nil
+}
+
+func scanEntry(row scanner) (*payments.Entry, error) {
+	var (
+		e                      payments.Entry
+		kind, currency         string
+		occurredAt, recordedAt int64
+	)
+	err := row.Scan(&e.ID, &e.Gateway, &kind, &e.GatewayRef, &e.GatewayPaymentID, &e.PaymentID, &e.Account,
+		&e.Amount.Amount, &currency, &e.Reference, &occurredAt, &recordedAt)
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("sqlite: read entry: %w", err)
+	}
+	e.Kind = payments.EntryKind(kind)
+	e.Amount.Currency = payments.Currency(currency)
+	e.OccurredAt, e.RecordedAt = fromMicros(occurredAt), fromMicros(recordedAt)
+	return &e, nil
+}
+
+// Balance implements payments.Store; an account with no entries in the
+// currency has a zero Balance.
+func (s *Store) Balance(ctx context.Context, account string, currency payments.Currency) (payments.Balance, error) {
+	b := payments.Balance{Account: account, Money: payments.Money{Currency: currency}}
+	q, err := s.read()
+	if err != nil {
+		return b, err
+	}
+	var updatedAt int64
+	err = q.queryRow(ctx, `SELECT amount, entries, updated_at FROM {{p}}balances
+		WHERE account = ? AND currency = ?`, account, string(currency)).
+		Scan(&b.Money.Amount, &b.Entries, &updatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return b, nil
+	}
+	if err != nil {
+		return b, fmt.Errorf("sqlite: balance of %s: %w", account, err)
+	}
+	b.UpdatedAt = fromMicros(updatedAt)
+	return b, nil
+}
+
+// Balances implements payments.Store: every balance of the account, ordered
+// by currency.
+func (s *Store) Balances(ctx context.Context, account string) ([]payments.Balance, error) {
+	q, err := s.read()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.query(ctx, `SELECT currency, amount, entries, updated_at FROM {{p}}balances
+		WHERE account = ? ORDER BY currency`, account)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: balances of %s: %w", account, err)
+	}
+	defer rows.Close()
+	var out []payments.Balance
+	for rows.Next() {
+		b := payments.Balance{Account: account}
+		var currency string
+		var updatedAt int64
+		if err := rows.Scan(&currency, &b.Money.Amount, &b.Entries, &updatedAt); err != nil {
+			return nil, fmt.Errorf("sqlite: balances of %s: %w", account, err)
+		}
+		b.Money.Currency = payments.Currency(currency)
+		b.UpdatedAt = fromMicros(updatedAt)
+		out = append(out, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: balances of %s: %w", account, err)
+	}
+	return out, nil
+}

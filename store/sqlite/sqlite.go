@@ -1,0 +1,227 @@
+// Package sqlite is the embedded default payments.Store: one SQLite file, a
+// pure-Go driver (modernc.org/sqlite, no cgo), nothing to run beside the host.
+//
+// Durability: the file is in WAL mode with synchronous=FULL, so a Commit that
+// returned nil survives a crash or a power loss. All writes go through one
+// connection (SQLite allows one writer at a time anyway); concurrent writes
+// are grouped into one transaction and one fsync, each in its own SAVEPOINT,
+// so a failing write rolls back alone while the others commit. Reads use a
+// separate pool of read-only connections and never wait for the writer.
+//
+// Several processes may open the same file: SQLite's own locking serializes
+// their writes (waiting up to Options.BusyTimeout), and ClaimSync leases are
+// taken inside write transactions, so no task is leased twice. The file must
+// be on a local disk: SQLite's locking does not work over network filesystems.
+//
+// The schema is created by numbered migrations applied on Open; a host that
+// runs migrations with its own tool gets them from Migrations and sets
+// Options.SkipMigrations.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/payrail/payments"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// DefaultTablePrefix is prepended to every table name when Options leaves
+// TablePrefix empty, so the store's tables sit apart from the host's own
+// tables in a shared file.
+const DefaultTablePrefix = "payments_"
+
+// Options configure Open. The zero value is a sensible default.
+type Options struct {
+	// TablePrefix is prepended to every table and index name; empty means
+	// DefaultTablePrefix. It must be letters, digits and underscores, and
+	// must not change once the file holds data.
+	TablePrefix string
+	// SkipMigrations leaves the schema alone on Open, for hosts that apply
+	// Migrations with their own tool. The schema must then be current.
+	SkipMigrations bool
+	// BusyTimeout is how long a write waits for another process holding
+	// the file's write lock before failing; 0 means 5 seconds.
+	BusyTimeout time.Duration
+	// MaxReaders caps the read-only connections; 0 means 4.
+	MaxReaders int
+}
+
+// Store is a payments.Store in one SQLite file. It is safe for concurrent
+// use; Close it to flush and release the file.
+type Store struct {
+	reader *sql.DB    // read-only pool
+	reads  *stmtCache // statements prepared on the read pool
+	writer *writer    // the one write connection, with group commit
+	once   sync.Once
+}
+
+var (
+	_ payments.Store  = (*Store)(nil)
+	_ payments.Pinger = (*Store)(nil)
+)
+
+// errClosed is returned by every call on a closed Store.
+var errClosed = errors.New("sqlite: store is closed")
+
+// Open opens, creating it if needed, the SQLite database at path and applies
+// pending migrations unless opts.SkipMigrations is set. path is a file
+// name; ":memory:" is refused because the store's separate reader and writer
+// connections would each see a different empty database (use store/memory
+// for an in-memory store). ctx bounds the migrations only.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if path == "" || strings.Contains(path, "?") || strings.Contains(path, ":memory:") || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("sqlite: open %q: want a plain file path: %w", path, payments.ErrInvalidInput)
+	}
+	prefix := opts.TablePrefix
+	if prefix == "" {
+		prefix = DefaultTablePrefix
+	}
+	if !validPrefix(prefix) {
+		return nil, fmt.Errorf("sqlite: table prefix %q: want letters, digits and underscores: %w", prefix, payments.ErrInvalidInput)
+	}
+	busy := opts.BusyTimeout
+	if busy <= 0 {
+		busy = 5 * time.Second
+	}
+	readers := opts.MaxReaders
+	if readers <= 0 {
+		readers = 4
+	}
+	wdb, err := openWriteDB(ctx, path, busy)
+	if err != nil {
+		return nil, err
+	}
+	if !opts.SkipMigrations {
+		if err := migrate(ctx, wdb, prefix); err != nil {
+			wdb.Close()
+			return nil, err
+		}
+	}
+	rdb, err := sql.Open("sqlite", path+"?"+readerParams(busy))
+	if err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	rdb.SetMaxOpenConns(readers)
+	rdb.SetMaxIdleConns(readers)
+	w, err := startWriter(ctx, wdb, prefix)
+	if err != nil {
+		wdb.Close()
+		rdb.Close()
+		return nil, err
+	}
+	return &Store{reader: rdb, reads: newStmtCache(prefix, rdb.PrepareContext), writer: w}, nil
+}
+
+// openWriteDB opens the single write connection and checks that WAL mode
+// took: on a filesystem without shared memory SQLite silently keeps its
+// rollback journal, and the store's concurrency assumptions would not hold.
+func openWriteDB(ctx context.Context, path string, busy time.Duration) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", path+"?"+writerParams(busy))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	// One connection: SQLite admits one writer at a time, and a second
+	// connection of ours would only wait on the first one's lock.
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxIdleTime(0)
+	db.SetConnMaxLifetime(0)
+	var mode string
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: journal mode is %q, not wal", path, mode)
+	}
+	return db, nil
+}
+
+// writerParams are the write connection's settings:
+//   - journal_mode=WAL lets readers proceed while a write is in progress;
+//   - synchronous=FULL syncs the WAL on every commit, so an acknowledged
+//     commit survives power loss (NORMAL would only survive a crash of
+//     the process);
+//   - busy_timeout waits for another process's write lock instead of
+//     failing at once;
+//   - foreign_keys enforces sync_tasks → entries;
+//   - _txlock=immediate takes the write lock at BEGIN, so a transaction
+//     never fails half-way with SQLITE_BUSY when it first writes.
+func writerParams(busy time.Duration) string {
+	v := url.Values{}
+	v.Add("_pragma", "busy_timeout("+busyMillis(busy)+")")
+	v.Add("_pragma", "journal_mode(WAL)")
+	v.Add("_pragma", "synchronous(FULL)")
+	v.Add("_pragma", "foreign_keys(1)")
+	v.Set("_txlock", "immediate")
+	return v.Encode()
+}
+
+// readerParams make the read pool's connections read-only, so that no
+// code path can write outside the writer's serialized transactions.
+func readerParams(busy time.Duration) string {
+	v := url.Values{}
+	v.Add("_pragma", "busy_timeout("+busyMillis(busy)+")")
+	v.Set("_query_only", "1")
+	return v.Encode()
+}
+
+// busyMillis rounds up, so that a timeout under a millisecond still waits.
+func busyMillis(d time.Duration) string {
+	return strconv.FormatInt((d + time.Millisecond - 1).Milliseconds(), 10)
+}
+
+func validPrefix(p string) bool {
+	for i, r := range p {
+		switch {
+		case r == '_', r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+		case r >= '0' && r <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Ping checks that the database answers; it implements payments.Pinger.
+func (s *Store) Ping(ctx context.Context) error {
+	if s.writer.stopped() {
+		return errClosed
+	}
+	var one int
+	if err := s.reader.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	return nil
+}
+
+// Close waits for writes in progress, then closes every connection. Calls
+// on a closed Store fail; Close itself may be called more than once.
+func (s *Store) Close() error {
+	var err error
+	s.once.Do(func() {
+		werr := s.writer.close()
+		s.reads.close()
+		err = errors.Join(werr, s.reader.Close())
+	})
+	return err
+}
+
+// read runs a read on the read pool, failing once the Store is closed.
+func (s *Store) read() (querier, error) {
+	if s.writer.stopped() {
+		return nil, errClosed
+	}
+	return s.reads, nil
+}

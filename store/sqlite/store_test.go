@@ -1,0 +1,146 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"math"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/payrail/payments"
+	"github.com/payrail/payments/store/sqlite"
+)
+
+// openStore opens a store in a fresh file that is closed with the test.
+func openStore(t testing.TB) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "payments.db"), sqlite.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func charge(ref, account string, amount int64) payments.Entry {
+	return payments.Entry{
+		Gateway: "fake", Kind: payments.KindCharge, GatewayRef: ref, Account: account,
+		Amount: payments.Money{Amount: amount, Currency: "USD"},
+	}
+}
+
+func TestOpenRefusesWhatIsNotAFile(t *testing.T) {
+	for _, path := range []string{"", ":memory:", "file::memory:?cache=shared", "db?mode=ro"} {
+		_, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+		assert.ErrorIs(t, err, payments.ErrInvalidInput, "path %q", path)
+	}
+	_, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "x.db"), sqlite.Options{TablePrefix: "bad-prefix"})
+	assert.ErrorIs(t, err, payments.ErrInvalidInput)
+}
+
+func TestMigrationsAreVersionedAndPrefixed(t *testing.T) {
+	ms, err := sqlite.Migrations("shop_")
+	require.NoError(t, err)
+	require.NotEmpty(t, ms)
+	for i, m := range ms {
+		assert.Equal(t, i+1, m.Version)
+		assert.NotEmpty(t, m.Name)
+		assert.Contains(t, m.SQL, "shop_")
+		assert.NotContains(t, m.SQL, "{{p}}")
+	}
+
+	path := filepath.Join(t.TempDir(), "shared.db")
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, path, sqlite.Options{TablePrefix: "shop_"})
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	s, err = sqlite.Open(ctx, path, sqlite.Options{TablePrefix: "shop_"}) // a second Open finds nothing to do
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	defer db.Close()
+	var version int
+	require.NoError(t, db.QueryRow(`SELECT MAX(version) FROM shop_schema_migrations`).Scan(&version))
+	assert.Equal(t, len(ms), version)
+	var tables int
+	require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name LIKE 'shop\_%' ESCAPE '\'`).Scan(&tables))
+	assert.Equal(t, 6, tables)
+}
+
+func TestSkipMigrationsWithHostAppliedSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "host.db")
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	ms, err := sqlite.Migrations("")
+	require.NoError(t, err)
+	for _, m := range ms {
+		_, err := db.Exec(m.SQL)
+		require.NoError(t, err)
+	}
+	require.NoError(t, db.Close())
+
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, path, sqlite.Options{SkipMigrations: true})
+	require.NoError(t, err)
+	defer s.Close()
+	_, err = s.Commit(ctx, &payments.Batch{Gateway: "fake", Now: time.Now(), Entries: []payments.Entry{charge("ch_1", "acct", 500)}})
+	require.NoError(t, err)
+}
+
+func TestCommittedDataSurvivesReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "durable.db")
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, path, sqlite.Options{})
+	require.NoError(t, err)
+	n := &payments.Notification{ID: "ntf_1", Gateway: "fake", ReceivedAt: time.Now(), Body: []byte{0, 1, 0xff},
+		Header: map[string][]string{"Stripe-Signature": {"t=1,v1=abc"}}, Verified: true}
+	_, err = s.Commit(ctx, &payments.Batch{Gateway: "fake", Now: time.Now(), Notification: n,
+		Entries: []payments.Entry{charge("ch_1", "acct", 1250)}})
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+
+	s, err = sqlite.Open(ctx, path, sqlite.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	b, err := s.Balance(ctx, "acct", "USD")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1250), b.Money.Amount)
+	got, err := s.Notification(ctx, "ntf_1")
+	require.NoError(t, err)
+	assert.Equal(t, n.Body, got.Body, "the raw body byte for byte")
+	assert.Equal(t, n.Header, got.Header)
+	assert.Equal(t, payments.OutcomeRecorded, got.Outcome)
+}
+
+func TestBalanceOverflowFailsTheBatch(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	_, err := s.Commit(ctx, &payments.Batch{Gateway: "fake", Now: time.Now(),
+		Entries: []payments.Entry{charge("ch_big", "acct", math.MaxInt64)}})
+	require.NoError(t, err)
+	_, err = s.Commit(ctx, &payments.Batch{Gateway: "fake", Now: time.Now(),
+		Entries: []payments.Entry{charge("ch_more", "acct", 1)}})
+	require.ErrorIs(t, err, payments.ErrInvalidInput)
+	entries, err := s.Entries(ctx, payments.EntryFilter{Account: "acct"})
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "the overflowing entry is not recorded")
+	b, err := s.Balance(ctx, "acct", "USD")
+	require.NoError(t, err)
+	assert.Equal(t, int64(math.MaxInt64), b.Money.Amount)
+}
+
+func TestClosedStoreFails(t *testing.T) {
+	s := openStore(t)
+	require.NoError(t, s.Close())
+	require.NoError(t, s.Close(), "Close twice")
+	ctx := context.Background()
+	assert.Error(t, s.Ping(ctx))
+	_, err := s.Commit(ctx, &payments.Batch{Gateway: "fake", Now: time.Now(), Entries: []payments.Entry{charge("ch_1", "a", 1)}})
+	assert.Error(t, err)
+	_, err = s.Payment(ctx, "pay_1")
+	assert.Error(t, err)
+}

@@ -1,0 +1,184 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/payrail/payments"
+)
+
+// syncTaskSelect joins each task with its entry, which the task carries.
+const syncTaskSelect = `SELECT s.state, s.attempts, s.next_attempt, s.last_error, s.lease_owner, s.lease_until,
+	e.id, e.gateway, e.kind, e.gateway_ref, e.gateway_payment_id, e.payment_id, e.account,
+	e.amount, e.currency, e.reference, e.occurred_at, e.recorded_at
+	FROM {{p}}sync_tasks s JOIN {{p}}entries e ON e.id = s.entry_id`
+
+// insertSyncTask queues a newly recorded entry, leased to the batch's
+// SyncOwner when it has one so that the caller may apply it at once.
+func (s *Store) insertSyncTask(ctx context.Context, q querier, e *payments.Entry, b *payments.Batch) error {
+	var leaseUntil any
+	if b.SyncOwner != "" {
+		leaseUntil = micros(b.SyncLeaseUntil)
+	}
+	_, err := q.exec(ctx, `INSERT INTO {{p}}sync_tasks
+		(entry_id, state, attempts, next_attempt, lease_owner, lease_until) VALUES (?, 'pending', 0, ?, ?, ?)`,
+		e.ID, micros(b.Now), b.SyncOwner, leaseUntil)
+	if err != nil {
+		return fmt.Errorf("sqlite: queue sync of entry %s: %w", e.ID, err)
+	}
+	return nil
+}
+
+// ClaimSync implements payments.Store. Claims run in the write transaction,
+// which holds the database's only write lock, so no task is leased to two
+// owners, even across processes sharing the file.
+func (s *Store) ClaimSync(ctx context.Context, c payments.SyncClaim) ([]payments.SyncTask, error) {
+	var out []payments.SyncTask
+	err := s.writer.do(ctx, func(ctx context.Context, tx querier) error {
+		rows, err := tx.query(ctx, `UPDATE {{p}}sync_tasks SET lease_owner = ?, lease_until = ?
+			WHERE seq IN (SELECT seq FROM {{p}}sync_tasks
+				WHERE state = 'pending' AND next_attempt <= ? AND (lease_until IS NULL OR lease_until <= ?)
+				ORDER BY seq LIMIT ?)
+			RETURNING seq`,
+			c.Owner, micros(c.Now.Add(c.Lease)), micros(c.Now), micros(c.Now), payments.EffectiveLimit(c.Limit))
+		if err != nil {
+			return fmt.Errorf("sqlite: claim sync tasks: %w", err)
+		}
+		var claimed []int64
+		for rows.Next() {
+			var seq int64
+			if err := rows.Scan(&seq); err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlite: claim sync tasks: %w", err)
+			}
+			claimed = append(claimed, seq)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlite: claim sync tasks: %w", err)
+		}
+		if len(claimed) == 0 {
+			return nil
+		}
+		// RETURNING cannot join, and its order is unspecified: read the
+		// claimed tasks back, oldest first, with their entries.
+		seqs, _ := json.Marshal(claimed)
+		out, err = s.listSyncTasks(ctx, tx, ` WHERE s.seq IN (SELECT value FROM json_each(?)) ORDER BY s.seq`, string(seqs))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SettleSync implements payments.Store. It is payments.ErrConflict when the
+// task is no longer pending under c.Owner's lease, and payments.ErrNotFound
+// when there is no such task.
+func (s *Store) SettleSync(ctx context.Context, st payments.SyncSettlement) error {
+	return s.writer.do(ctx, func(ctx context.Context, tx querier) error {
+		res, err := tx.exec(ctx, `UPDATE {{p}}sync_tasks
+			SET state = ?, attempts = ?, next_attempt = ?, last_error = ?, lease_owner = '', lease_until = NULL
+			WHERE entry_id = ? AND state = 'pending' AND lease_owner = ?`,
+			string(st.State), st.Attempts, micros(st.NextAttempt), st.LastError, st.EntryID, st.Owner)
+		if err != nil {
+			return fmt.Errorf("sqlite: settle sync task %s: %w", st.EntryID, err)
+		}
+		return s.checkOneRow(ctx, tx, res, st.EntryID, "is not leased to "+st.Owner)
+	})
+}
+
+// RequeueSync implements payments.Store: a parked task becomes pending and
+// due at now, with no attempts; any other task is payments.ErrConflict.
+func (s *Store) RequeueSync(ctx context.Context, entryID string, now time.Time) error {
+	return s.writer.do(ctx, func(ctx context.Context, tx querier) error {
+		res, err := tx.exec(ctx, `UPDATE {{p}}sync_tasks
+			SET state = 'pending', attempts = 0, next_attempt = ?, last_error = ''
+			WHERE entry_id = ? AND state = 'parked'`, micros(now), entryID)
+		if err != nil {
+			return fmt.Errorf("sqlite: requeue sync task %s: %w", entryID, err)
+		}
+		return s.checkOneRow(ctx, tx, res, entryID, "is not parked")
+	})
+}
+
+// checkOneRow turns an UPDATE of one task that matched nothing into
+// ErrNotFound or, when the task exists, ErrConflict with why.
+func (s *Store) checkOneRow(ctx context.Context, q querier, res sql.Result, entryID, why string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlite: sync task %s: %w", entryID, err)
+	}
+	if n == 1 {
+		return nil
+	}
+	var state string
+	err = q.queryRow(ctx, `SELECT state FROM {{p}}sync_tasks WHERE entry_id = ?`, entryID).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlite: sync task %s: %w", entryID, payments.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: sync task %s: %w", entryID, err)
+	}
+	return fmt.Errorf("sqlite: sync task %s (%s) %s: %w", entryID, state, why, payments.ErrConflict)
+}
+
+// SyncTasks implements payments.Store: tasks in f.State (every state when
+// empty), oldest first.
+func (s *Store) SyncTasks(ctx context.Context, f payments.SyncFilter) ([]payments.SyncTask, error) {
+	q, err := s.read()
+	if err != nil {
+		return nil, err
+	}
+	limit := payments.EffectiveLimit(f.Limit)
+	if f.State == "" {
+		return s.listSyncTasks(ctx, q, ` ORDER BY s.seq LIMIT ?`, limit)
+	}
+	return s.listSyncTasks(ctx, q, ` WHERE s.state = ? ORDER BY s.seq LIMIT ?`, string(f.State), limit)
+}
+
+func (s *Store) listSyncTasks(ctx context.Context, q querier, tail string, args ...any) ([]payments.SyncTask, error) {
+	rows, err := q.query(ctx, syncTaskSelect+tail, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list sync tasks: %w", err)
+	}
+	defer rows.Close()
+	var out []payments.SyncTask
+	for rows.Next() {
+		t, err := scanSyncTask(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list sync tasks: %w", err)
+	}
+	return out, nil
+}
+
+func scanSyncTask(row scanner) (*payments.SyncTask, error) {
+	var (
+		t                      payments.SyncTask
+		state, kind, currency  string
+		nextAttempt            int64
+		leaseUntil             sql.NullInt64
+		occurredAt, recordedAt int64
+	)
+	e := &t.Entry
+	err := row.Scan(&state, &t.Attempts, &nextAttempt, &t.LastError, &t.LeaseOwner, &leaseUntil,
+		&e.ID, &e.Gateway, &kind, &e.GatewayRef, &e.GatewayPaymentID, &e.PaymentID, &e.Account,
+		&e.Amount.Amount, &currency, &e.Reference, &occurredAt, &recordedAt)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read sync task: %w", err)
+	}
+	t.State = payments.SyncState(state)
+	t.NextAttempt, t.LeaseUntil = fromMicros(nextAttempt), fromOptionalMicros(leaseUntil)
+	e.Kind, e.Amount.Currency = payments.EntryKind(kind), payments.Currency(currency)
+	e.OccurredAt, e.RecordedAt = fromMicros(occurredAt), fromMicros(recordedAt)
+	return &t, nil
+}
