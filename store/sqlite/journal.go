@@ -45,7 +45,8 @@ func (s *Store) insertNotification(ctx context.Context, q querier, n *payments.N
 	return nil
 }
 
-// Notification implements payments.Store.
+// Notification implements payments.Store; an unknown id is
+// payments.ErrNotFound.
 func (s *Store) Notification(ctx context.Context, id string) (*payments.Notification, error) {
 	q, err := s.read()
 	if err != nil {

@@ -119,3 +119,27 @@ func migrate(ctx context.Context, db *sql.DB, prefix string) error {
 	}
 	return nil
 }
+
+// tables are the store's tables, without their prefix.
+var tables = []string{"payments", "entries", "balances", "notifications", "sync_tasks"}
+
+// checkSchema reports tables missing under prefix, so that a host that
+// migrates on its own learns of a wrong prefix or a skipped migration at
+// Open rather than at its first payment.
+func checkSchema(ctx context.Context, db *sql.DB, prefix string) error {
+	var missing []string
+	for _, t := range tables {
+		var n int
+		err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name = ?`, prefix+t).Scan(&n)
+		if err != nil {
+			return fmt.Errorf("sqlite: check schema: %w", err)
+		}
+		if n == 0 {
+			missing = append(missing, prefix+t)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("sqlite: tables %s missing: apply Migrations(%q) first", strings.Join(missing, ", "), prefix)
+	}
+	return nil
+}

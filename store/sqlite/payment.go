@@ -66,7 +66,7 @@ func (s *Store) updatePayment(ctx context.Context, q querier, p *payments.Paymen
 	return nil
 }
 
-// Payment implements payments.Store.
+// Payment implements payments.Store; an unknown id is payments.ErrNotFound.
 func (s *Store) Payment(ctx context.Context, id string) (*payments.Payment, error) {
 	q, err := s.read()
 	if err != nil {
@@ -82,7 +82,8 @@ func (s *Store) Payment(ctx context.Context, id string) (*payments.Payment, erro
 	return p, nil
 }
 
-// PaymentByGatewayID implements payments.Store.
+// PaymentByGatewayID implements payments.Store; an unknown gateway id is
+// payments.ErrNotFound.
 func (s *Store) PaymentByGatewayID(ctx context.Context, gateway, gatewayID string) (*payments.Payment, error) {
 	q, err := s.read()
 	if err != nil {

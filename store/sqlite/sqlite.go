@@ -39,6 +39,11 @@ import (
 // tables in a shared file.
 const DefaultTablePrefix = "payments_"
 
+const (
+	defaultBusyTimeout = 5 * time.Second
+	defaultMaxReaders  = 4
+)
+
 // Options configure Open. The zero value is a sensible default.
 type Options struct {
 	// TablePrefix is prepended to every table and index name; empty means
@@ -46,7 +51,9 @@ type Options struct {
 	// must not change once the file holds data.
 	TablePrefix string
 	// SkipMigrations leaves the schema alone on Open, for hosts that apply
-	// Migrations with their own tool. The schema must then be current.
+	// Migrations with their own tool. Open then only checks that the
+	// tables exist under TablePrefix; keeping them current is the host's
+	// job.
 	SkipMigrations bool
 	// BusyTimeout is how long a write waits for another process holding
 	// the file's write lock before failing; 0 means 5 seconds.
@@ -56,7 +63,8 @@ type Options struct {
 }
 
 // Store is a payments.Store in one SQLite file. It is safe for concurrent
-// use; Close it to flush and release the file.
+// use; Close it to release the file. Times it returns are in UTC, to the
+// microsecond, whatever location and precision they were given in.
 type Store struct {
 	reader *sql.DB    // read-only pool
 	reads  *stmtCache // statements prepared on the read pool
@@ -90,21 +98,23 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	busy := opts.BusyTimeout
 	if busy <= 0 {
-		busy = 5 * time.Second
+		busy = defaultBusyTimeout
 	}
 	readers := opts.MaxReaders
 	if readers <= 0 {
-		readers = 4
+		readers = defaultMaxReaders
 	}
 	wdb, err := openWriteDB(ctx, path, busy)
 	if err != nil {
 		return nil, err
 	}
-	if !opts.SkipMigrations {
-		if err := migrate(ctx, wdb, prefix); err != nil {
-			wdb.Close()
-			return nil, err
-		}
+	migrateOrCheck := migrate
+	if opts.SkipMigrations {
+		migrateOrCheck = checkSchema
+	}
+	if err := migrateOrCheck(ctx, wdb, prefix); err != nil {
+		wdb.Close()
+		return nil, err
 	}
 	rdb, err := sql.Open("sqlite", path+"?"+readerParams(busy))
 	if err != nil {
@@ -194,13 +204,15 @@ func validPrefix(p string) bool {
 	return true
 }
 
-// Ping checks that the database answers; it implements payments.Pinger.
+// Ping implements payments.Pinger: it reads the file's schema page, so it
+// fails when the file is unreadable, not only when the Store is closed.
 func (s *Store) Ping(ctx context.Context) error {
-	if s.writer.stopped() {
-		return errClosed
+	q, err := s.read()
+	if err != nil {
+		return err
 	}
-	var one int
-	if err := s.reader.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+	var n int
+	if err := q.queryRow(ctx, "SELECT COUNT(*) FROM sqlite_schema").Scan(&n); err != nil {
 		return fmt.Errorf("sqlite: ping: %w", err)
 	}
 	return nil
@@ -218,7 +230,7 @@ func (s *Store) Close() error {
 	return err
 }
 
-// read runs a read on the read pool, failing once the Store is closed.
+// read returns the read pool, or errClosed once the Store is closed.
 func (s *Store) read() (querier, error) {
 	if s.writer.stopped() {
 		return nil, errClosed

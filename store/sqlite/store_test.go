@@ -3,8 +3,10 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"math"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -73,6 +75,9 @@ func TestMigrationsAreVersionedAndPrefixed(t *testing.T) {
 
 func TestSkipMigrationsWithHostAppliedSchema(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "host.db")
+	_, err := sqlite.Open(context.Background(), path, sqlite.Options{SkipMigrations: true})
+	require.Error(t, err, "no schema yet")
+
 	db, err := sql.Open("sqlite", path)
 	require.NoError(t, err)
 	ms, err := sqlite.Migrations("")
@@ -143,4 +148,52 @@ func TestClosedStoreFails(t *testing.T) {
 	assert.Error(t, err)
 	_, err = s.Payment(ctx, "pay_1")
 	assert.Error(t, err)
+}
+
+// TestTwoStoresOnOneFileClaimEachTaskOnce stands in for two processes
+// sharing the file: their writers contend for SQLite's lock, and no task
+// may be leased to both.
+func TestTwoStoresOnOneFileClaimEachTaskOnce(t *testing.T) {
+	const tasks = 300
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "shared.db")
+	var stores []*sqlite.Store
+	for range 2 {
+		s, err := sqlite.Open(ctx, path, sqlite.Options{})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = s.Close() })
+		stores = append(stores, s)
+	}
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range tasks {
+		_, err := stores[i%2].Commit(ctx, &payments.Batch{Gateway: "fake", Now: now,
+			Entries: []payments.Entry{charge(fmt.Sprintf("ch_%d", i), "acct", 10)}})
+		require.NoError(t, err)
+	}
+
+	claimed := make([][]string, len(stores))
+	var wg sync.WaitGroup
+	for i, s := range stores {
+		wg.Go(func() {
+			owner := fmt.Sprintf("proc_%d", i)
+			for {
+				got, err := s.ClaimSync(ctx, payments.SyncClaim{Owner: owner, Now: now, Lease: time.Hour, Limit: 5})
+				if !assert.NoError(t, err) || len(got) == 0 {
+					return
+				}
+				for _, task := range got {
+					claimed[i] = append(claimed[i], task.Entry.ID)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for _, ids := range claimed {
+		for _, id := range ids {
+			assert.False(t, seen[id], "task %s claimed twice", id)
+			seen[id] = true
+		}
+	}
+	assert.Len(t, seen, tasks)
 }

@@ -77,7 +77,7 @@ func (s *Store) ClaimSync(ctx context.Context, c payments.SyncClaim) ([]payments
 }
 
 // SettleSync implements payments.Store. It is payments.ErrConflict when the
-// task is no longer pending under c.Owner's lease, and payments.ErrNotFound
+// task is no longer pending under st.Owner's lease, and payments.ErrNotFound
 // when there is no such task.
 func (s *Store) SettleSync(ctx context.Context, st payments.SyncSettlement) error {
 	return s.writer.do(ctx, func(ctx context.Context, tx querier) error {

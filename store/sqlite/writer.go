@@ -45,7 +45,17 @@ type writer struct {
 	once   sync.Once
 }
 
+// startWriter takes the write connection from db and starts committing.
 func startWriter(ctx context.Context, db *sql.DB, prefix string) (*writer, error) {
+	w, err := newWriter(ctx, db, prefix)
+	if err != nil {
+		return nil, err
+	}
+	go w.loop()
+	return w, nil
+}
+
+func newWriter(ctx context.Context, db *sql.DB, prefix string) (*writer, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: write connection: %w", err)
@@ -58,7 +68,6 @@ func startWriter(ctx context.Context, db *sql.DB, prefix string) (*writer, error
 		stop:   make(chan struct{}),
 		exited: make(chan struct{}),
 	}
-	go w.loop()
 	return w, nil
 }
 
