@@ -33,7 +33,8 @@ type Migration struct {
 // opts (table prefix and schema). A host that applies them with its own
 // migration tool sets Options.SkipMigrations and must apply all of them, in
 // order, before using the Store; it must also create opts.Schema if it set
-// one.
+// one. The Store's own version table does not learn of migrations applied
+// this way, so such a host keeps applying them itself.
 func Migrations(opts Options) ([]Migration, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
@@ -76,6 +77,13 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// A schema that is up to date needs neither the lock nor any DDL, so a
+	// restart does not queue behind other processes, and a role without
+	// CREATE rights can open it. An error here (no version table yet) just
+	// means there is work to do.
+	if applied, err := appliedVersions(ctx, s.pool, s.sql("SELECT version FROM {migrations}")); err == nil && allApplied(steps, applied) {
+		return nil
+	}
 	return s.runTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", s.migrationLockKey()); err != nil {
 			return fail("migrate: lock", err)
@@ -110,8 +118,8 @@ func (s *Store) migrate(ctx context.Context) error {
 	})
 }
 
-func appliedVersions(ctx context.Context, tx pgx.Tx, query string) (map[int]bool, error) {
-	rows, err := tx.Query(ctx, query)
+func appliedVersions(ctx context.Context, q querier, query string) (map[int]bool, error) {
+	rows, err := q.Query(ctx, query)
 	if err != nil {
 		return nil, fail("migrate: read versions", err)
 	}
@@ -124,6 +132,15 @@ func appliedVersions(ctx context.Context, tx pgx.Tx, query string) (map[int]bool
 		applied[int(v)] = true
 	}
 	return applied, nil
+}
+
+func allApplied(steps []Migration, applied map[int]bool) bool {
+	for _, m := range steps {
+		if !applied[m.Version] {
+			return false
+		}
+	}
+	return true
 }
 
 // migrationLockKey is the advisory lock that serializes migrations. It

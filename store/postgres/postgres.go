@@ -39,7 +39,8 @@ type Options struct {
 	TablePrefix string
 	// Schema, when set, qualifies every table name, so the Store works in
 	// that schema whatever the connection's search_path; migrations create
-	// it when it does not exist. Empty means the search_path decides.
+	// it when it does not exist. It is quoted, so it is used exactly as
+	// written, case included. Empty means the search_path decides.
 	Schema string
 	// SkipMigrations leaves the schema alone on Open and New, for hosts
 	// that apply Migrations with their own migration tool. By default the
