@@ -111,8 +111,10 @@ func (s *Store) paymentByGatewayID(ctx context.Context, q querier, gateway, gate
 	if gatewayID == "" {
 		return nil, nil
 	}
+	// The repeated gateway_id <> '' lets SQLite use the partial unique
+	// index, which a bound parameter alone cannot prove applicable.
 	row := q.queryRow(ctx, `SELECT `+paymentColumns+` FROM {{p}}payments
-		WHERE gateway = ? AND gateway_id = ?`, gateway, gatewayID)
+		WHERE gateway = ? AND gateway_id = ? AND gateway_id <> ''`, gateway, gatewayID)
 	return scanPayment(row)
 }
 
