@@ -100,6 +100,9 @@ type OperationRequest struct {
 	Amount *Money
 	// Reason is passed to gateways that take one (refund reasons).
 	Reason string
+	// Params carries what only one gateway needs, under keys its driver
+	// documents (a crypto refund's destination address).
+	Params map[string]string
 	// IdempotencyKey is derived by the Service from its own ids, so a retried
 	// call never moves money twice.
 	IdempotencyKey string

@@ -93,16 +93,19 @@ type RefundOptions struct {
 	// Key makes the refund idempotent across the host's retries: the same
 	// payment and Key never refund twice. Empty means a fresh key per call.
 	Key string
+	// Params carries gateway-specific parameters under keys the driver
+	// documents, e.g. cryptomus.MetadataRefundAddress.
+	Params map[string]string
 }
 
 // Capture captures an authorized payment: amount nil for all of it.
 func (s *Service) Capture(ctx context.Context, paymentID string, amount *Money) (*OperationResult, error) {
-	return s.operate(ctx, paymentID, opCapture, "", amount, "")
+	return s.operate(ctx, paymentID, opCapture, "", OperationRequest{Amount: amount})
 }
 
 // Cancel cancels a payment that has not been captured.
 func (s *Service) Cancel(ctx context.Context, paymentID string) (*OperationResult, error) {
-	return s.operate(ctx, paymentID, opCancel, "", nil, "")
+	return s.operate(ctx, paymentID, opCancel, "", OperationRequest{})
 }
 
 // Refund refunds a payment, fully or partially.
@@ -111,7 +114,7 @@ func (s *Service) Refund(ctx context.Context, paymentID string, opts RefundOptio
 	if key == "" {
 		key = newID("op")
 	}
-	return s.operate(ctx, paymentID, opRefund, key, opts.Amount, opts.Reason)
+	return s.operate(ctx, paymentID, opRefund, key, OperationRequest{Amount: opts.Amount, Reason: opts.Reason, Params: opts.Params})
 }
 
 type operation string
@@ -144,7 +147,7 @@ func driverCall(g Gateway, op operation) (func(context.Context, OperationRequest
 // operate runs one capture, cancel or refund: look the payment up, check the
 // driver's power and the amount, call it with an idempotency key made of the
 // payment id, the operation and the caller's key, and record what it reports.
-func (s *Service) operate(ctx context.Context, paymentID string, op operation, key string, amount *Money, reason string) (*OperationResult, error) {
+func (s *Service) operate(ctx context.Context, paymentID string, op operation, key string, req OperationRequest) (*OperationResult, error) {
 	p, err := s.store.Payment(ctx, paymentID)
 	if err != nil {
 		return nil, err
@@ -160,14 +163,15 @@ func (s *Service) operate(ctx context.Context, paymentID string, op operation, k
 	if p.GatewayID == "" {
 		return nil, fmt.Errorf("payments: %s payment %s: the gateway never created it: %w", op, p.ID, ErrConflict)
 	}
-	if amount != nil && (amount.Currency != p.Amount.Currency || amount.Amount <= 0 || amount.Amount > p.Amount.Amount) {
-		return nil, fmt.Errorf("payments: %s %s of payment %s for %s: %w", op, amount, p.ID, p.Amount, ErrInvalidInput)
+	if a := req.Amount; a != nil && (a.Currency != p.Amount.Currency || a.Amount <= 0 || a.Amount > p.Amount.Amount) {
+		return nil, fmt.Errorf("payments: %s %s of payment %s for %s: %w", op, a, p.ID, p.Amount, ErrInvalidInput)
 	}
-	idem := p.ID + ":" + string(op)
+	req.Payment = *p
+	req.IdempotencyKey = p.ID + ":" + string(op)
 	if key != "" {
-		idem += ":" + key
+		req.IdempotencyKey += ":" + key
 	}
-	changes, err := call(ctx, OperationRequest{Payment: *p, Amount: amount, Reason: reason, IdempotencyKey: idem})
+	changes, err := call(ctx, req)
 	if err != nil {
 		return nil, err
 	}

@@ -262,6 +262,15 @@ func TestRefund(t *testing.T) {
 			"address": "TXhfYSWt2oKRrHAJVJeYRuit6ZzKuoEKXj", "is_subtract": false, "uuid": paid.GatewayID,
 		}, api.last().Fields)
 	})
+	t.Run("address from the call's params first", func(t *testing.T) {
+		api := newFakeAPI(t)
+		api.answer("/v1/payment/refund", 200, `{"state":0,"result":[]}`)
+		_, err := api.gateway().Refund(t.Context(), payments.OperationRequest{
+			Payment: paid, Params: map[string]string{cryptomus.MetadataRefundAddress: "TNewAddressFromTheCustomer"},
+		})
+		require.NoError(t, err)
+		assert.Equal(t, "TNewAddressFromTheCustomer", api.last().Fields["address"])
+	})
 	t.Run("payout key, commission from balance, address hook", func(t *testing.T) {
 		api := newFakeAPI(t)
 		api.keys["/v1/payment/refund"] = payoutKey

@@ -7,8 +7,9 @@ import (
 	"github.com/payrail/payments"
 )
 
-// MetadataRefundAddress is the payment metadata key Refund reads the refund
-// wallet address from before it asks Config.RefundAddress.
+// MetadataRefundAddress is the key under which Refund looks for the refund
+// wallet address: in payments.RefundOptions.Params, then in the payment's
+// metadata, before it asks Config.RefundAddress.
 const MetadataRefundAddress = "cryptomus_refund_address"
 
 // RefundRequest asks Cryptomus to refund a paid invoice
@@ -49,8 +50,9 @@ func (g *Gateway) RefundInvoice(ctx context.Context, req RefundRequest) error {
 }
 
 // Refund implements payments.Refunder. Cryptomus refunds whole invoices
-// only, so a partial amount is ErrNotSupported. The address comes from the
-// payment's metadata (MetadataRefundAddress) or Config.RefundAddress; without
+// only, so a partial amount is ErrNotSupported. The address comes from
+// RefundOptions.Params[MetadataRefundAddress], else the payment's metadata
+// under the same key, else Config.RefundAddress; without
 // one the refund is ErrInvalidInput. The refund is asynchronous: Refund
 // records nothing, and the refund_paid webhook later records a refund entry
 // and moves the payment to refunded.
@@ -60,7 +62,10 @@ func (g *Gateway) Refund(ctx context.Context, req payments.OperationRequest) (*p
 		return nil, fmt.Errorf("cryptomus: refund %s of %s: only whole invoices can be refunded: %w",
 			req.Amount, p.Amount, payments.ErrNotSupported)
 	}
-	address := p.Metadata[MetadataRefundAddress]
+	address := req.Params[MetadataRefundAddress]
+	if address == "" {
+		address = p.Metadata[MetadataRefundAddress]
+	}
 	if address == "" && g.cfg.RefundAddress != nil {
 		var err error
 		if address, err = g.cfg.RefundAddress(ctx, p); err != nil {
