@@ -3,6 +3,7 @@ package payments_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -297,4 +298,48 @@ func TestSubscribeSeesCommittedChanges(t *testing.T) {
 	cancel()
 	for range events { // closed once ctx ends
 	}
+}
+
+// storeGateway verifies purchases the way App Store and Google Play drivers
+// do: the token names a transaction the gateway confirms.
+type storeGateway struct{ bareGateway }
+
+func (storeGateway) Name() string { return "appstore" }
+
+func (storeGateway) VerifyPurchase(ctx context.Context, req payments.PurchaseRequest) (*payments.Changes, error) {
+	if req.Token != "valid-token" {
+		return nil, fmt.Errorf("appstore: transaction not found: %w", payments.ErrUnauthenticated)
+	}
+	return &payments.Changes{
+		Payments: []payments.PaymentUpdate{{GatewayID: "tx_1", Status: payments.StatusSucceeded, Account: req.Account,
+			Amount: payments.Money{Amount: 499, Currency: "USD"}}},
+		Entries: []payments.Entry{{Kind: payments.KindCharge, GatewayRef: "tx_1", GatewayPaymentID: "tx_1",
+			Amount: payments.Money{Amount: 499, Currency: "USD"}}},
+	}, nil
+}
+
+func TestVerifyPurchaseRecordsOnce(t *testing.T) {
+	ctx := t.Context()
+	svc, err := payments.New(memory.New(), payments.WithGateway(storeGateway{}))
+	require.NoError(t, err)
+	req := payments.PurchaseRequest{Account: "frank", ProductID: "coins_500", Token: "valid-token"}
+	first, err := svc.VerifyPurchase(ctx, "appstore", req)
+	require.NoError(t, err)
+	require.Len(t, first.Recorded.Entries, 1)
+	assert.Equal(t, "frank", first.Recorded.Entries[0].Account)
+	require.NotNil(t, first.Payment)
+	assert.Equal(t, payments.StatusSucceeded, first.Payment.Status)
+
+	again, err := svc.VerifyPurchase(ctx, "appstore", req)
+	require.NoError(t, err)
+	assert.Empty(t, again.Recorded.Entries, "a client that reports the same purchase twice is credited once")
+	assert.Len(t, again.Recorded.Duplicates, 1)
+
+	_, err = svc.VerifyPurchase(ctx, "appstore", payments.PurchaseRequest{Account: "frank", Token: "forged"})
+	assert.ErrorIs(t, err, payments.ErrUnauthenticated)
+	_, err = svc.VerifyPurchase(ctx, "appstore", payments.PurchaseRequest{Token: "valid-token"})
+	assert.ErrorIs(t, err, payments.ErrInvalidInput, "an account is required")
+	bal, err := svc.Balance(ctx, "frank", "USD")
+	require.NoError(t, err)
+	assert.Equal(t, int64(499), bal.Money.Amount)
 }
