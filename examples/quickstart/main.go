@@ -1,7 +1,9 @@
 // Command quickstart shows the library end to end with no credentials and no
-// setup: a SQLite ledger in a temporary directory, webhook handlers on a real
-// HTTP server on loopback, and signed notifications posted to them — a
-// payment, the same payment again, a partial refund and a tampered one.
+// network: a SQLite ledger in a temporary directory, the Stripe driver's
+// webhook handler on a real HTTP server on loopback, and Stripe events signed
+// the way Stripe signs them posted to it — a payment, the same event again, a
+// partial refund and a tampered payment. The driver needs no API key for
+// webhooks and never calls Stripe while handling one.
 //
 //	go run ./examples/quickstart
 package main
@@ -9,20 +11,23 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/payrail/payments"
-	"github.com/payrail/payments/gateway/gatewaytest"
+	"github.com/payrail/payments/gateway/stripe"
 	"github.com/payrail/payments/store/sqlite"
 	"github.com/payrail/payments/webhook"
 )
+
+// webhookSecret is what the Dashboard shows as the endpoint's signing secret.
+const webhookSecret = "whsec_quickstart"
 
 func main() {
 	if err := run(context.Background(), os.Stdout); err != nil {
@@ -43,9 +48,10 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 	defer store.Close()
 
-	// The demo gateway signs like Stripe does: an HMAC of a timestamp and
-	// the raw body under the webhook secret.
-	gateway := gatewaytest.NewFake("whsec_quickstart", gatewaytest.WithName("demo"))
+	gateway, err := stripe.New(stripe.Config{WebhookSecrets: []string{webhookSecret}})
+	if err != nil {
+		return err
+	}
 	host := payments.BalanceFunc(func(ctx context.Context, e payments.Entry) error {
 		fmt.Fprintf(out, "  host applied %s: %s %s to %s\n", e.ID, e.Kind, e.Amount, e.Account)
 		return nil
@@ -56,7 +62,7 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 
 	mux := http.NewServeMux()
-	webhook.Mount(mux, svc) // POST /demo-handleWebhookEvents
+	webhook.Mount(mux, svc) // POST /stripe-handleWebhookEvents
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -64,25 +70,20 @@ func run(ctx context.Context, out io.Writer) error {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Shutdown(ctx)
-	url := "http://" + ln.Addr().String() + "/demo-handleWebhookEvents"
+	url := "http://" + ln.Addr().String() + "/stripe-handleWebhookEvents"
 	fmt.Fprintf(out, "ledger %s, webhooks at %s\n\n", dir+"/ledger.db", url)
 
-	paid := gatewaytest.Event{ID: "evt_1", Type: "payment.succeeded", PaymentID: "pi_1001",
-		Account: "user-42", Reference: "order:672626:k3j2h1", Amount: "25.00", Currency: "USD"}
-	refund := gatewaytest.Event{ID: "evt_2", Type: "refund.succeeded", PaymentID: "pi_1001",
-		RefundID: "re_1", Amount: "5.50", Currency: "USD"}
-	tampered := gateway.Request(gatewaytest.Event{ID: "evt_3", Type: "payment.succeeded", PaymentID: "pi_1002",
-		Account: "user-42", Amount: "1.00", Currency: "USD"}, time.Now())
-	tampered.Body = bytes.Replace(tampered.Body, []byte(`"1.00"`), []byte(`"1000.00"`), 1)
-
+	paid := paymentSucceeded("evt_quickstart_1", "pi_quickstart_1", 2500)
+	tampered := sign(paymentSucceeded("evt_quickstart_3", "pi_quickstart_2", 100))
+	tampered.body = bytes.Replace(tampered.body, []byte(`"amount_received": 100,`), []byte(`"amount_received": 100000,`), 1)
 	deliveries := []struct {
 		what string
-		req  *payments.WebhookRequest
+		req  signedEvent
 	}{
-		{"payment of 25.00 USD", gateway.Request(paid, time.Now())},
-		{"the same payment again", gateway.Request(paid, time.Now())},
-		{"partial refund of 5.50 USD", gateway.Request(refund, time.Now())},
-		{"tampered payment (amount edited)", tampered},
+		{"payment_intent.succeeded, 25.00 USD for user-42", sign(paid)},
+		{"the same event again (Stripe redelivers)", sign(paid)},
+		{"refund.updated, a partial refund of 5.50 USD succeeded", sign(refundSucceeded("evt_quickstart_2", "re_quickstart_1", "pi_quickstart_1", 550))},
+		{"payment_intent.succeeded, amount edited after signing", tampered},
 	}
 	for _, d := range deliveries {
 		fmt.Fprintf(out, "POST %s\n", d.what)
@@ -92,17 +93,17 @@ func run(ctx context.Context, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "  -> %s %s\n", status, strings.TrimSpace(body))
 	}
-
 	return report(ctx, out, svc)
 }
 
-func post(ctx context.Context, url string, req *payments.WebhookRequest) (string, string, error) {
-	httpReq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(req.Body))
+func post(ctx context.Context, url string, ev signedEvent) (string, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(ev.body))
 	if err != nil {
 		return "", "", err
 	}
-	httpReq.Header = req.Header
-	resp, err := http.DefaultClient.Do(httpReq)
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	req.Header.Set(stripe.SignatureHeader, ev.signature)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return "", "", err
 	}
@@ -111,14 +112,18 @@ func post(ctx context.Context, url string, req *payments.WebhookRequest) (string
 	return resp.Status, string(body), err
 }
 
+// report prints the journal, the ledger and the balance, and fails unless
+// they hold exactly what was delivered.
 func report(ctx context.Context, out io.Writer, svc *payments.Service) error {
 	journal, err := svc.Notifications(ctx, payments.NotificationFilter{})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(out, "\njournal (newest first):")
+	var outcomes []payments.Outcome
 	for _, n := range journal {
-		fmt.Fprintf(out, "  %s  %-9s verified=%-5t %s %s\n", n.ID, n.Outcome, n.Verified, n.EventID, n.Detail)
+		fmt.Fprintf(out, "  %s  %-9s verified=%-5t %-17s %s\n", n.ID, n.Outcome, n.Verified, n.EventID, n.Detail)
+		outcomes = append(outcomes, n.Outcome)
 	}
 	entries, err := svc.Entries(ctx, payments.EntryFilter{Account: "user-42"})
 	if err != nil {
@@ -133,8 +138,15 @@ func report(ctx context.Context, out io.Writer, svc *payments.Service) error {
 		return err
 	}
 	fmt.Fprintf(out, "\nbalance of user-42: %s (%d entries)\n", bal.Money, bal.Entries)
-	if bal.Money.Amount != 1950 || len(entries) != 2 {
-		return errors.New("the ledger does not hold what was delivered")
+
+	want := []payments.Outcome{payments.OutcomeRejected, payments.OutcomeRecorded, payments.OutcomeDuplicate, payments.OutcomeRecorded}
+	switch {
+	case !slices.Equal(outcomes, want):
+		return fmt.Errorf("journal outcomes %v, want %v", outcomes, want)
+	case len(entries) != 2 || entries[0].Amount.Amount != 2500 || entries[1].Amount.Amount != -550:
+		return fmt.Errorf("the ledger does not hold the charge and the refund that were delivered: %v", entries)
+	case bal.Money != payments.Money{Amount: 1950, Currency: "USD"}:
+		return fmt.Errorf("balance %s, want 19.50 USD", bal.Money)
 	}
 	return nil
 }

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/payrail/payments"
+	"github.com/payrail/payments/gateway/stripe"
+	"github.com/payrail/payments/store/postgres"
+	"github.com/payrail/payments/store/sqlite"
+)
+
+// env reads one environment variable; os.Getenv in main, a map in tests.
+type env func(name string) string
+
+// config is everything the server reads from the environment.
+type config struct {
+	addr        string
+	databaseURL string // PostgreSQL when set
+	sqlitePath  string
+	apiToken    string
+	gateways    []payments.Gateway
+}
+
+// gatewayFromEnv builds one gateway from the environment, or returns nil
+// when it is not enabled.
+type gatewayFromEnv func(env env, log *slog.Logger) (payments.Gateway, error)
+
+// gatewaysFromEnv is every gateway the server can run. Adding one is
+// writing its gatewayFromEnv and listing it here.
+var gatewaysFromEnv = []gatewayFromEnv{
+	stripeFromEnv,
+}
+
+// stripeFromEnv reads STRIPE_ENABLED, STRIPE_SECRET_KEY,
+// STRIPE_WEBHOOK_SECRET (comma-separated: the current signing secret and,
+// during a rotation, the previous ones) and STRIPE_IGNORE_API_VERSION. With a
+// key at hand it lets the driver list refunds, so that refunds made in the
+// Dashboard reach the ledger too.
+func stripeFromEnv(env env, log *slog.Logger) (payments.Gateway, error) {
+	if on, err := envBool(env, "STRIPE_ENABLED"); err != nil || !on {
+		return nil, err
+	}
+	ignoreVersion, err := envBool(env, "STRIPE_IGNORE_API_VERSION")
+	if err != nil {
+		return nil, err
+	}
+	if env("STRIPE_SECRET_KEY") == "" {
+		return nil, errors.New("STRIPE_ENABLED is set but STRIPE_SECRET_KEY is empty")
+	}
+	return stripe.New(stripe.Config{
+		SecretKey:                env("STRIPE_SECRET_KEY"),
+		WebhookSecrets:           envList(env, "STRIPE_WEBHOOK_SECRET"),
+		IgnoreAPIVersionMismatch: ignoreVersion,
+		ListRefunds:              true,
+		Logger:                   log.With("gateway", stripe.DefaultName),
+	})
+}
+
+// loadConfig reads the environment; at least one gateway must be enabled.
+func loadConfig(env env, log *slog.Logger) (*config, error) {
+	cfg := &config{
+		addr:        envOr(env, "ADDR", ":8080"),
+		databaseURL: env("DATABASE_URL"),
+		sqlitePath:  envOr(env, "SQLITE_PATH", "./payments.db"),
+		apiToken:    env("API_TOKEN"),
+	}
+	for _, build := range gatewaysFromEnv {
+		g, err := build(env, log)
+		if err != nil {
+			return nil, err
+		}
+		if g != nil {
+			cfg.gateways = append(cfg.gateways, g)
+		}
+	}
+	if len(cfg.gateways) == 0 {
+		return nil, errors.New("no gateway is enabled: set STRIPE_ENABLED=true with STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET")
+	}
+	return cfg, nil
+}
+
+// openStore opens PostgreSQL when DATABASE_URL is set, else the SQLite file.
+func openStore(ctx context.Context, cfg *config) (payments.Store, string, error) {
+	if cfg.databaseURL != "" {
+		s, err := postgres.Open(ctx, cfg.databaseURL, postgres.Options{})
+		return s, "postgres", err
+	}
+	s, err := sqlite.Open(ctx, cfg.sqlitePath, sqlite.Options{})
+	return s, "sqlite " + cfg.sqlitePath, err
+}
+
+func envOr(env env, name, def string) string {
+	if v := env(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// envBool reads a boolean as strconv.ParseBool does; empty is false.
+func envBool(env env, name string) (bool, error) {
+	v := strings.TrimSpace(env(name))
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s=%q is not a boolean (true, false, 1, 0)", name, v)
+	}
+	return b, nil
+}
+
+// envList reads a comma-separated list, dropping blanks.
+func envList(env env, name string) []string {
+	var out []string
+	for v := range strings.SplitSeq(env(name), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}

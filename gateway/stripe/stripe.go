@@ -1,0 +1,252 @@
+// Package stripe is the payments driver for Stripe (https://docs.stripe.com),
+// built on stripe-go v76, which speaks Stripe API version 2023-10-16.
+//
+// Payments are PaymentIntents. CreateCheckout creates one with the library's
+// account, reference and payment id in its metadata (MetadataAccount,
+// MetadataReference, MetadataPaymentID), which is how notifications are
+// matched back to payments and accounts; Capture, Cancel and Refund act on
+// it; CheckHealth reads the balance. Every call goes through a client that
+// belongs to this Gateway — never stripe-go's global key or backend — so two
+// Gateways with different keys (two Stripe accounts, or test and live mode)
+// work side by side in one process.
+//
+// Webhooks are verified with stripe-go's webhook package against every
+// configured signing secret (several during a rotation), within a time
+// tolerance. Events must be rendered for API version 2023-10-16: Stripe
+// renders each event for the API version of the webhook endpoint it is sent
+// to, and the structs that decode them are generated for that version (see
+// Config.IgnoreAPIVersionMismatch). ParseWebhook calls Stripe's API only
+// when Config.ListRefunds is set.
+//
+// The ledger is keyed so that every path that reports the same money yields
+// the same entry: a charge is keyed by its PaymentIntent id, a refund by its
+// refund id, a chargeback and its reversal by the dispute id. A Capture's
+// answer and the payment_intent.succeeded event that follows it are one
+// entry; a refund seen through Refund, refund.updated and charge.refunded is
+// one entry.
+//
+// The driver implements payments.Gateway, payments.HeaderNamer,
+// payments.CheckoutCreator, payments.Capturer, payments.Canceler,
+// payments.Refunder and payments.HealthChecker.
+package stripe
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	stripego "github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/client"
+	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/payrail/payments"
+)
+
+// Defaults and the names the driver shares with Stripe.
+const (
+	// DefaultName is the gateway name used in ledger keys and webhook paths.
+	DefaultName = "stripe"
+	// DefaultTolerance is how far a webhook signature's time may be from
+	// now, stripe-go's own default (https://docs.stripe.com/webhooks).
+	DefaultTolerance = webhook.DefaultTolerance
+	// APIVersion is the Stripe API version the driver speaks and expects
+	// webhook events to be rendered for: stripe-go v76's.
+	APIVersion = stripego.APIVersion
+	// SignatureHeader carries Stripe's webhook signature
+	// (https://docs.stripe.com/webhooks).
+	SignatureHeader = "Stripe-Signature"
+)
+
+// PaymentIntent metadata keys the driver writes at checkout and reads from
+// notifications. A host that creates PaymentIntents itself (Stripe Checkout,
+// Payment Links, its own code) sets MetadataAccount so that their
+// notifications are credited to the right account; without it a payment the
+// Service does not know is parked for the host to attribute.
+const (
+	MetadataAccount   = "payments_account"
+	MetadataReference = "payments_reference"
+	MetadataPaymentID = "payments_payment_id"
+	// MetadataReason keeps a refund reason that is not one of Stripe's
+	// enumerated ones (duplicate, fraudulent, requested_by_customer).
+	MetadataReason = "payments_reason"
+)
+
+// Config configures a Gateway. WebhookSecrets is required; SecretKey is
+// required for everything but webhooks.
+type Config struct {
+	// Name is the gateway name (default DefaultName). Give each Gateway in
+	// a process its own, for example "stripe-eu" for a second account.
+	Name string
+	// SecretKey is the account's secret (sk_…) or restricted (rk_…) API
+	// key. Empty makes a webhook-only Gateway whose API calls fail with
+	// payments.ErrNotSupported. Its mode also guards webhooks: a live key's
+	// Gateway rejects test-mode events and a test key's live ones, so that
+	// test payments never reach a live ledger.
+	SecretKey string
+	// WebhookSecrets are the webhook endpoints' signing secrets (whsec_…).
+	// A notification verifies when it is signed with any of them, so
+	// during a rotation list the new and the old secret until the old one
+	// expires (https://docs.stripe.com/webhooks).
+	WebhookSecrets []string
+	// Tolerance is how far a signature's time may be from now, in either
+	// direction (default DefaultTolerance). Replays of journaled
+	// notifications skip it but are still verified.
+	Tolerance time.Duration
+	// IgnoreAPIVersionMismatch accepts events rendered for an API version
+	// other than APIVersion. They are decoded with 2023-10-16's structs, so
+	// fields that changed between the versions may read as empty: set the
+	// webhook endpoint's version instead where you can
+	// (https://docs.stripe.com/webhooks/versioning).
+	IgnoreAPIVersionMismatch bool
+	// ListRefunds makes ParseWebhook list a charge's refunds through the API
+	// (one call) when a charge.refunded event does not include them, which
+	// from API version 2022-11-15 it never does. Without it, a refund made
+	// outside Refund — in the Dashboard, by another system — only moves the
+	// payment's status: at 2023-10-16 Stripe sends refund.created and
+	// refund.updated only for refunds without a charge
+	// (https://docs.stripe.com/changelog/acacia/2024-10-28/refund-webhook-update),
+	// and charge.refund.updated only when a refund changes later. It needs
+	// SecretKey; a failed call fails the notification, which Stripe retries.
+	ListRefunds bool
+	// BaseURL replaces https://api.stripe.com, for tests against stripe-mock
+	// or a recorded fake.
+	BaseURL string
+	// HTTPClient makes API calls (default: stripe-go's, 80s timeout).
+	HTTPClient *http.Client
+	// Logger receives the driver's and stripe-go's diagnostics; nil
+	// discards them. It never receives keys or signatures.
+	Logger *slog.Logger
+}
+
+// Gateway is the Stripe driver. It is safe for concurrent use.
+type Gateway struct {
+	name      string
+	secrets   []string
+	tolerance time.Duration
+	ignoreVer bool
+	listRefs  bool
+	livemode  *bool       // from the key's prefix; nil when unknown
+	api       *client.API // nil without a SecretKey
+	log       *slog.Logger
+}
+
+// Compile-time proof of the powers the driver has.
+var (
+	_ payments.Gateway         = (*Gateway)(nil)
+	_ payments.HeaderNamer     = (*Gateway)(nil)
+	_ payments.CheckoutCreator = (*Gateway)(nil)
+	_ payments.Capturer        = (*Gateway)(nil)
+	_ payments.Canceler        = (*Gateway)(nil)
+	_ payments.Refunder        = (*Gateway)(nil)
+	_ payments.HealthChecker   = (*Gateway)(nil)
+)
+
+// New checks cfg and returns a Gateway. Errors wrap payments.ErrInvalidInput
+// and never contain a key.
+func New(cfg Config) (*Gateway, error) {
+	invalid := func(format string, args ...any) (*Gateway, error) {
+		return nil, fmt.Errorf("stripe: "+format+": %w", append(args, payments.ErrInvalidInput)...)
+	}
+	if len(cfg.WebhookSecrets) == 0 {
+		return invalid("WebhookSecrets is empty: copy the endpoint's signing secret (whsec_…) from the Dashboard")
+	}
+	for i, s := range cfg.WebhookSecrets {
+		switch {
+		case strings.TrimSpace(s) == "":
+			return invalid("WebhookSecrets[%d] is empty", i)
+		case hasAnyPrefix(s, "sk_", "rk_", "pk_"):
+			return invalid("WebhookSecrets[%d] is an API key, not a webhook signing secret (whsec_…)", i)
+		}
+	}
+	if strings.HasPrefix(cfg.SecretKey, "pk_") {
+		return invalid("SecretKey is a publishable key (pk_…): use a secret (sk_…) or restricted (rk_…) key")
+	}
+	if cfg.ListRefunds && cfg.SecretKey == "" {
+		return invalid("ListRefunds needs a SecretKey")
+	}
+	if cfg.Tolerance < 0 {
+		return invalid("negative Tolerance %s", cfg.Tolerance)
+	}
+	g := &Gateway{
+		name:      cfg.Name,
+		secrets:   append([]string(nil), cfg.WebhookSecrets...),
+		tolerance: cfg.Tolerance,
+		ignoreVer: cfg.IgnoreAPIVersionMismatch,
+		listRefs:  cfg.ListRefunds,
+		log:       cfg.Logger,
+	}
+	if g.name == "" {
+		g.name = DefaultName
+	}
+	if g.tolerance == 0 {
+		g.tolerance = DefaultTolerance
+	}
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SecretKey != "" {
+		g.api = client.New(cfg.SecretKey, newBackends(cfg, g.log))
+	}
+	switch {
+	case hasAnyPrefix(cfg.SecretKey, "sk_live_", "rk_live_"):
+		g.livemode = new(true)
+	case hasAnyPrefix(cfg.SecretKey, "sk_test_", "rk_test_"):
+		g.livemode = new(false)
+	}
+	return g, nil
+}
+
+// newBackends builds this Gateway's own stripe-go backends. Each backend
+// gets its own BackendConfig because stripe-go fills defaults into the one
+// it is given.
+func newBackends(cfg Config, log *slog.Logger) *stripego.Backends {
+	backend := func(t stripego.SupportedBackend) stripego.Backend {
+		bc := &stripego.BackendConfig{HTTPClient: cfg.HTTPClient, LeveledLogger: leveledLogger{log}}
+		if cfg.BaseURL != "" {
+			bc.URL = stripego.String(cfg.BaseURL)
+		}
+		return stripego.GetBackendWithConfig(t, bc)
+	}
+	return &stripego.Backends{
+		API:     backend(stripego.APIBackend),
+		Connect: backend(stripego.ConnectBackend),
+		Uploads: backend(stripego.UploadsBackend),
+	}
+}
+
+func hasAnyPrefix(s string, prefixes ...string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Name implements payments.Gateway.
+func (g *Gateway) Name() string { return g.name }
+
+// WebhookHeaders implements payments.HeaderNamer: the journal keeps the
+// Stripe-Signature header so that Service.Replay can verify a notification
+// again.
+func (g *Gateway) WebhookHeaders() []string { return []string{SignatureHeader} }
+
+// leveledLogger routes stripe-go's logging to a *slog.Logger. stripe-go logs
+// request paths and API error bodies, never the key. It logs every request
+// at info and every failed one at error; here they are debug and warn, since
+// the failure also comes back to the caller as an error.
+type leveledLogger struct{ l *slog.Logger }
+
+func (l leveledLogger) logf(level slog.Level, format string, v []any) {
+	if l.l.Enabled(context.Background(), level) {
+		l.l.Log(context.Background(), level, "stripe-go: "+fmt.Sprintf(format, v...))
+	}
+}
+
+func (l leveledLogger) Debugf(format string, v ...any) { l.logf(slog.LevelDebug, format, v) }
+func (l leveledLogger) Infof(format string, v ...any)  { l.logf(slog.LevelDebug, format, v) }
+func (l leveledLogger) Warnf(format string, v ...any)  { l.logf(slog.LevelWarn, format, v) }
+func (l leveledLogger) Errorf(format string, v ...any) { l.logf(slog.LevelWarn, format, v) }
