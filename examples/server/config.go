@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"strconv"
 	"strings"
 
 	"github.com/payrail/payments"
+	"github.com/payrail/payments/gateway/cryptomus"
 	"github.com/payrail/payments/gateway/stripe"
 	"github.com/payrail/payments/store/postgres"
 	"github.com/payrail/payments/store/sqlite"
@@ -34,6 +36,7 @@ type gatewayFromEnv func(env env, log *slog.Logger) (payments.Gateway, error)
 // writing its gatewayFromEnv and listing it here.
 var gatewaysFromEnv = []gatewayFromEnv{
 	stripeFromEnv,
+	cryptomusFromEnv,
 }
 
 // stripeFromEnv reads STRIPE_ENABLED, STRIPE_SECRET_KEY,
@@ -61,6 +64,42 @@ func stripeFromEnv(env env, log *slog.Logger) (payments.Gateway, error) {
 	})
 }
 
+// cryptomusFromEnv reads CRYPTOMUS_ENABLED, CRYPTOMUS_MERCHANT_ID,
+// CRYPTOMUS_PAYMENT_KEY, and the optional CRYPTOMUS_PAYOUT_KEY,
+// CRYPTOMUS_CALLBACK_URL (where Cryptomus sends webhooks for the invoices
+// the server creates: this server's /cryptomus-handleWebhookEvents),
+// CRYPTOMUS_CHECK_WEBHOOK_IP and CRYPTOMUS_TRUSTED_PROXIES (comma-separated
+// CIDRs of the reverse proxies whose X-Forwarded-For is believed).
+func cryptomusFromEnv(env env, log *slog.Logger) (payments.Gateway, error) {
+	if on, err := envBool(env, "CRYPTOMUS_ENABLED"); err != nil || !on {
+		return nil, err
+	}
+	checkIP, err := envBool(env, "CRYPTOMUS_CHECK_WEBHOOK_IP")
+	if err != nil {
+		return nil, err
+	}
+	var proxies []netip.Prefix
+	for _, v := range envList(env, "CRYPTOMUS_TRUSTED_PROXIES") {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			return nil, fmt.Errorf("CRYPTOMUS_TRUSTED_PROXIES: %q is not a CIDR prefix", v)
+		}
+		proxies = append(proxies, p)
+	}
+	if env("CRYPTOMUS_MERCHANT_ID") == "" || env("CRYPTOMUS_PAYMENT_KEY") == "" {
+		return nil, errors.New("CRYPTOMUS_ENABLED is set but CRYPTOMUS_MERCHANT_ID or CRYPTOMUS_PAYMENT_KEY is empty")
+	}
+	return cryptomus.New(cryptomus.Config{
+		MerchantID:     env("CRYPTOMUS_MERCHANT_ID"),
+		PaymentKey:     env("CRYPTOMUS_PAYMENT_KEY"),
+		PayoutKey:      env("CRYPTOMUS_PAYOUT_KEY"),
+		CallbackURL:    env("CRYPTOMUS_CALLBACK_URL"),
+		CheckWebhookIP: checkIP,
+		TrustedProxies: proxies,
+		Logger:         log.With("gateway", cryptomus.DefaultName),
+	})
+}
+
 // loadConfig reads the environment; at least one gateway must be enabled.
 func loadConfig(env env, log *slog.Logger) (*config, error) {
 	cfg := &config{
@@ -79,7 +118,7 @@ func loadConfig(env env, log *slog.Logger) (*config, error) {
 		}
 	}
 	if len(cfg.gateways) == 0 {
-		return nil, errors.New("no gateway is enabled: set STRIPE_ENABLED=true with STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET")
+		return nil, errors.New("no gateway is enabled: set STRIPE_ENABLED=true (with STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET) or CRYPTOMUS_ENABLED=true (with CRYPTOMUS_MERCHANT_ID and CRYPTOMUS_PAYMENT_KEY)")
 	}
 	return cfg, nil
 }

@@ -301,3 +301,32 @@ func (h *listenHandler) Handle(_ context.Context, r slog.Record) error {
 	}
 	return nil
 }
+
+func TestLoadConfigCryptomus(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	env := func(vars map[string]string) env { return func(k string) string { return vars[k] } }
+	vars := map[string]string{"CRYPTOMUS_ENABLED": "true", "CRYPTOMUS_MERCHANT_ID": "c26b80a8-0000-4000-8000-000000000000",
+		"CRYPTOMUS_PAYMENT_KEY": "pk_secret", "CRYPTOMUS_CHECK_WEBHOOK_IP": "true", "CRYPTOMUS_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1/32"}
+	cfg, err := loadConfig(env(vars), log)
+	require.NoError(t, err)
+	require.Len(t, cfg.gateways, 1)
+	assert.Equal(t, "cryptomus", cfg.gateways[0].Name())
+
+	both := map[string]string{"STRIPE_ENABLED": "true", "STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_WEBHOOK_SECRET": "whsec_1"}
+	for k, v := range vars {
+		both[k] = v
+	}
+	cfg, err = loadConfig(env(both), log)
+	require.NoError(t, err)
+	assert.Len(t, cfg.gateways, 2)
+
+	for name, bad := range map[string]map[string]string{
+		"no key":       {"CRYPTOMUS_ENABLED": "1", "CRYPTOMUS_MERCHANT_ID": "m"},
+		"bad proxy":    {"CRYPTOMUS_ENABLED": "1", "CRYPTOMUS_MERCHANT_ID": "m", "CRYPTOMUS_PAYMENT_KEY": "pk_secret", "CRYPTOMUS_TRUSTED_PROXIES": "not-a-cidr"},
+		"bad ip check": {"CRYPTOMUS_ENABLED": "1", "CRYPTOMUS_CHECK_WEBHOOK_IP": "sometimes"},
+	} {
+		_, err := loadConfig(env(bad), log)
+		require.Error(t, err, name)
+		assert.NotContains(t, err.Error(), "pk_secret", name)
+	}
+}
