@@ -343,3 +343,33 @@ func TestVerifyPurchaseRecordsOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(499), bal.Money.Amount)
 }
+
+// flakyGateway fails the way a driver does when an API call it needs times
+// out, and has no credentials to check its health with.
+type flakyGateway struct{ bareGateway }
+
+func (flakyGateway) Name() string { return "flaky" }
+func (flakyGateway) ParseWebhook(context.Context, *payments.WebhookRequest) (*payments.Changes, error) {
+	return nil, errors.New("flaky: list refunds: context deadline exceeded")
+}
+func (flakyGateway) CheckHealth(context.Context) error {
+	return fmt.Errorf("flaky: no API key: %w", payments.ErrNotSupported)
+}
+
+func TestUnclassifiedDriverErrorIsRetried(t *testing.T) {
+	store := memory.New()
+	svc, err := payments.New(store, payments.WithGateway(flakyGateway{}))
+	require.NoError(t, err)
+	res, err := svc.HandleWebhook(t.Context(), "flaky", &payments.WebhookRequest{Body: []byte(`{}`)})
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, payments.ErrInvalidInput, "not the sender's fault: the gateway must retry")
+	assert.NotErrorIs(t, err, payments.ErrUnauthenticated)
+	assert.Equal(t, payments.OutcomeFailed, res.Notification.Outcome)
+	journal, err := store.Notifications(t.Context(), payments.NotificationFilter{Outcome: payments.OutcomeFailed})
+	require.NoError(t, err)
+	assert.Len(t, journal, 1)
+
+	h := svc.Health(t.Context())
+	assert.Equal(t, payments.HealthOK, h.Status, "a driver without credentials to check is not down")
+	assert.False(t, h.Gateways[0].Checked)
+}

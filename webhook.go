@@ -23,8 +23,9 @@ type WebhookResult struct {
 //
 // The error, when not nil, wraps ErrUnauthenticated or ErrInvalidInput for a
 // notification that was rejected (answer 4xx), ErrConflict for one that
-// contradicts the ledger, ErrNotSupported for an unknown gateway, and anything
-// else for a Store failure (answer 5xx so the gateway retries). A
+// contradicts the ledger, ErrNotSupported for an unknown gateway, and nothing
+// of these for a Store failure or a driver error it did not classify (answer
+// 5xx so the gateway retries). A
 // notification whose money cannot be attributed to an account is journaled as
 // OutcomeParked and returns no error: the gateway has delivered it, and
 // retrying would not help.
@@ -52,15 +53,24 @@ func (s *Service) HandleWebhook(ctx context.Context, gateway string, req *Webhoo
 
 func (s *Service) handle(ctx context.Context, g Gateway, req *WebhookRequest, n *Notification) (*WebhookResult, error) {
 	changes, err := g.ParseWebhook(ctx, req)
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrUnauthenticated) || errors.Is(err, ErrInvalidInput):
 		n.Outcome = OutcomeRejected
 		n.Verified = !errors.Is(err, ErrUnauthenticated)
 		n.Detail = joinDetail(n.Detail, err.Error())
-		if !errors.Is(err, ErrUnauthenticated) && !errors.Is(err, ErrInvalidInput) {
-			err = fmt.Errorf("%w: %w", ErrInvalidInput, err) // a driver's unclassified parse error is still the sender's fault
-		}
 		s.log.WarnContext(ctx, "payments: webhook rejected", "gateway", n.Gateway, "notification", n.ID, "error", err)
 		return s.journalAlone(ctx, n, nil, err)
+	case err != nil:
+		// Anything else is the driver failing to finish (an API call it
+		// needed timed out): answer 5xx so the gateway retries.
+		n.Outcome = OutcomeFailed
+		n.Detail = joinDetail(n.Detail, err.Error())
+		s.log.ErrorContext(ctx, "payments: webhook not processed", "gateway", n.Gateway, "notification", n.ID, "error", err)
+		res, jerr := s.journalAlone(ctx, n, nil, nil)
+		if jerr != nil {
+			return res, jerr
+		}
+		return res, fmt.Errorf("payments: %s notification: %w", n.Gateway, err)
 	}
 	n.Verified = true
 	n.EventID, n.EventType = changes.EventID, changes.EventType
