@@ -2,6 +2,7 @@ package payments
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"time"
 )
@@ -29,13 +30,31 @@ type Event struct {
 	Entry *Entry
 }
 
-// Subscribe returns a channel of events that is closed when ctx ends. A
-// subscriber that falls more than buffer events behind misses events (the
-// Service logs how many), so that a slow subscriber never slows the webhook
-// path: use the BalanceService, not a subscription, for what must not be
-// missed.
+// Subscribe returns a channel of events that is closed when ctx ends; cancel
+// ctx to unsubscribe. A subscriber that falls more than buffer events behind
+// (at least 1) misses events (the Service logs how many), so that a slow
+// subscriber never slows the webhook path: use the BalanceService, not a
+// subscription, for what must not be missed.
+//
+// Events of concurrent commits may arrive out of commit order: a consumer
+// that tracks a payment's status applies an EventStatusChanged only when
+// its current status Advances to the event's.
 func (s *Service) Subscribe(ctx context.Context, buffer int) <-chan Event {
 	return s.events.subscribe(ctx, buffer)
+}
+
+// clone copies what the event points to.
+func (e Event) clone() Event {
+	if e.Payment != nil {
+		p := *e.Payment
+		p.Metadata = maps.Clone(p.Metadata)
+		e.Payment = &p
+	}
+	if e.Entry != nil {
+		en := *e.Entry
+		e.Entry = &en
+	}
+	return e
 }
 
 type subscriber struct {
@@ -50,7 +69,7 @@ type broker struct {
 }
 
 func (b *broker) subscribe(ctx context.Context, buffer int) <-chan Event {
-	sub := &subscriber{ch: make(chan Event, max(buffer, 0))}
+	sub := &subscriber{ch: make(chan Event, max(buffer, 1))}
 	b.mu.Lock()
 	if b.subs == nil {
 		b.subs = map[*subscriber]struct{}{}
@@ -74,7 +93,7 @@ func (b *broker) publish(events []Event) int {
 	for sub := range b.subs {
 		for _, e := range events {
 			select {
-			case sub.ch <- e:
+			case sub.ch <- e.clone(): // each subscriber owns what it receives
 			default:
 				sub.dropped++
 				dropped++

@@ -37,8 +37,14 @@ type ComponentHealth struct {
 	Latency time.Duration
 }
 
+// ProbeTimeout bounds each health probe when ctx has no sooner deadline, so
+// one gateway that hangs cannot hang a status endpoint.
+const ProbeTimeout = 10 * time.Second
+
 // Health checks the Store (when it is a Pinger) and every gateway (when its
-// driver is a HealthChecker) concurrently, each bounded by ctx.
+// driver is a HealthChecker) concurrently, each bounded by ctx and
+// ProbeTimeout. ComponentHealth.Error carries the driver's error text: show
+// it to operators, not to the public.
 func (s *Service) Health(ctx context.Context) Health {
 	names := s.GatewayNames()
 	h := Health{Gateways: make([]ComponentHealth, len(names))}
@@ -74,6 +80,8 @@ func (s *Service) Health(ctx context.Context) Health {
 // check runs one probe. A probe that answers ErrNotSupported (a driver
 // configured for webhooks only, without API credentials) counts as unchecked.
 func check(ctx context.Context, name string, probe func(context.Context) error) ComponentHealth {
+	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
+	defer cancel()
 	start := time.Now()
 	err := probe(ctx)
 	if errors.Is(err, ErrNotSupported) {

@@ -3,6 +3,7 @@ package payments
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // Checkout starts a payment at the named gateway: it stores the payment as
@@ -68,6 +69,10 @@ func (s *Service) Checkout(ctx context.Context, gateway string, req CheckoutRequ
 
 // markFailed records that a checkout the gateway refused never started.
 func (s *Service) markFailed(ctx context.Context, p *Payment) {
+	// The checkout may have failed because ctx ended; the payment must still
+	// not be left pending.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	upd := PaymentUpdate{PaymentID: p.ID, Status: StatusFailed}
 	if _, err := s.commit(ctx, p.Gateway, &Changes{Payments: []PaymentUpdate{upd}}, nil); err != nil {
 		s.log.ErrorContext(ctx, "payments: mark failed checkout", "payment", p.ID, "error", err)
@@ -91,7 +96,9 @@ type RefundOptions struct {
 	Amount *Money
 	Reason string
 	// Key makes the refund idempotent across the host's retries: the same
-	// payment and Key never refund twice. Empty means a fresh key per call.
+	// payment and Key never refund twice. Empty keys the refund by its
+	// amount, so a retried call never refunds twice but a second refund of
+	// the same amount needs a Key of its own.
 	Key string
 	// Params carries gateway-specific parameters under keys the driver
 	// documents, e.g. cryptomus.MetadataRefundAddress.
@@ -112,7 +119,10 @@ func (s *Service) Cancel(ctx context.Context, paymentID string) (*OperationResul
 func (s *Service) Refund(ctx context.Context, paymentID string, opts RefundOptions) (*OperationResult, error) {
 	key := opts.Key
 	if key == "" {
-		key = newID("op")
+		key = "full"
+		if opts.Amount != nil {
+			key = opts.Amount.Decimal() + string(opts.Amount.Currency)
+		}
 	}
 	return s.operate(ctx, paymentID, opRefund, key, OperationRequest{Amount: opts.Amount, Reason: opts.Reason, Params: opts.Params})
 }
@@ -166,6 +176,11 @@ func (s *Service) operate(ctx context.Context, paymentID string, op operation, k
 	if a := req.Amount; a != nil && (a.Currency != p.Amount.Currency || a.Amount <= 0 || a.Amount > p.Amount.Amount) {
 		return nil, fmt.Errorf("payments: %s %s of payment %s for %s: %w", op, a, p.ID, p.Amount, ErrInvalidInput)
 	}
+	if op == opRefund && req.Amount != nil {
+		if err := s.checkRefundable(ctx, p, *req.Amount); err != nil {
+			return nil, err
+		}
+	}
 	req.Payment = *p
 	req.IdempotencyKey = p.ID + ":" + string(op)
 	if key != "" {
@@ -174,6 +189,9 @@ func (s *Service) operate(ctx context.Context, paymentID string, op operation, k
 	changes, err := call(ctx, req)
 	if err != nil {
 		return nil, err
+	}
+	if changes == nil {
+		changes = &Changes{}
 	}
 	res, err := s.commit(ctx, p.Gateway, changes, nil)
 	if err != nil {
@@ -184,6 +202,28 @@ func (s *Service) operate(ctx context.Context, paymentID string, op operation, k
 		return nil, err
 	}
 	return &OperationResult{Payment: after, Recorded: res}, nil
+}
+
+// checkRefundable refuses a partial refund larger than what the ledger says
+// the payment still holds, before the gateway is asked. Refunds the gateway
+// has accepted but not yet reported are not in the ledger, so the gateway
+// remains the final judge.
+func (s *Service) checkRefundable(ctx context.Context, p *Payment, amount Money) error {
+	entries, err := s.store.Entries(ctx, EntryFilter{PaymentID: p.ID})
+	if err != nil || len(entries) == 0 {
+		return err // nothing recorded yet: the requested amount was the only bound
+	}
+	var held int64
+	for _, e := range entries {
+		if e.Amount.Currency == amount.Currency {
+			held += e.Amount.Amount
+		}
+	}
+	if amount.Amount > held {
+		return fmt.Errorf("payments: refund %s of payment %s: only %s remains: %w",
+			amount, p.ID, Money{Amount: held, Currency: amount.Currency}, ErrInvalidInput)
+	}
+	return nil
 }
 
 // VerifyPurchase asks the named gateway to confirm a purchase a client app
@@ -205,9 +245,19 @@ func (s *Service) VerifyPurchase(ctx context.Context, gateway string, req Purcha
 	if err != nil {
 		return nil, err
 	}
+	if changes == nil {
+		changes = &Changes{}
+	}
+	// The account is the caller's, not the gateway's: fill it wherever the
+	// driver left it out.
 	for i := range changes.Entries {
 		if changes.Entries[i].Account == "" {
 			changes.Entries[i].Account = req.Account
+		}
+	}
+	for i := range changes.Payments {
+		if changes.Payments[i].Account == "" {
+			changes.Payments[i].Account = req.Account
 		}
 	}
 	res, err := s.commit(ctx, gateway, changes, nil)

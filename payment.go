@@ -54,6 +54,9 @@ func (s Status) Valid() bool {
 // late notification and leaves the payment as it is.
 func (s Status) Advances(next Status) bool {
 	from, ok1 := statusRank[s]
+	if s == "" {
+		from, ok1 = -1, true // a payment stored without a status can still start
+	}
 	to, ok2 := statusRank[next]
 	return ok1 && ok2 && to > from
 }

@@ -28,8 +28,8 @@ type Service struct {
 	log      *slog.Logger
 	now      func() time.Time
 	sync     SyncOptions
-	// instance names this Service as the owner of the sync leases it takes,
-	// so two Services on one database never apply the same entry at once.
+	// instance names this Service in the owners of the sync leases it
+	// takes (see leaseOwner).
 	instance string
 	events   *broker
 }
@@ -42,6 +42,9 @@ type Option func(*Service) error
 func WithGateway(gateways ...Gateway) Option {
 	return func(s *Service) error {
 		for _, g := range gateways {
+			if g == nil {
+				return fmt.Errorf("payments: nil gateway: %w", ErrInvalidInput)
+			}
 			name := g.Name()
 			if name == "" {
 				return fmt.Errorf("payments: gateway with an empty name: %w", ErrInvalidInput)
@@ -63,12 +66,24 @@ func WithBalanceService(b BalanceService) Option {
 
 // WithLogger sets the logger; the default discards.
 func WithLogger(l *slog.Logger) Option {
-	return func(s *Service) error { s.log = l; return nil }
+	return func(s *Service) error {
+		if l == nil {
+			return fmt.Errorf("payments: nil logger: %w", ErrInvalidInput)
+		}
+		s.log = l
+		return nil
+	}
 }
 
 // WithClock sets the time source, for tests; the default is time.Now.
 func WithClock(now func() time.Time) Option {
-	return func(s *Service) error { s.now = now; return nil }
+	return func(s *Service) error {
+		if now == nil {
+			return fmt.Errorf("payments: nil clock: %w", ErrInvalidInput)
+		}
+		s.now = now
+		return nil
+	}
 }
 
 // WithSyncOptions tunes the sync outbox; zero fields keep their defaults.
@@ -173,7 +188,7 @@ func (s *Service) commit(ctx context.Context, gateway string, c *Changes, n *Not
 		Now:          now,
 	}
 	if s.balance != nil && !s.sync.DisableImmediate {
-		b.SyncOwner = s.instance
+		b.SyncOwner = s.leaseOwner()
 		b.SyncLeaseUntil = now.Add(s.sync.Lease)
 	}
 	res, err := s.store.Commit(ctx, b)
@@ -183,7 +198,7 @@ func (s *Service) commit(ctx context.Context, gateway string, c *Changes, n *Not
 	s.publish(now, res)
 	if b.SyncOwner != "" {
 		for _, e := range res.Entries {
-			s.apply(ctx, SyncTask{Entry: e, State: SyncPending, LeaseOwner: s.instance})
+			s.apply(ctx, SyncTask{Entry: e, State: SyncPending, LeaseOwner: b.SyncOwner, LeaseUntil: b.SyncLeaseUntil})
 		}
 	}
 	return res, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -372,4 +373,103 @@ func TestUnclassifiedDriverErrorIsRetried(t *testing.T) {
 	h := svc.Health(t.Context())
 	assert.Equal(t, payments.HealthOK, h.Status, "a driver without credentials to check is not down")
 	assert.False(t, h.Gateways[0].Checked)
+}
+
+func TestRefundRetriedWithoutKeyRefundsOnce(t *testing.T) {
+	ctx := t.Context()
+	svc, fake, _ := newService(t)
+	p, err := svc.Checkout(ctx, "fake", payments.CheckoutRequest{Account: "gina", Amount: payments.Money{Amount: 1000, Currency: "USD"}})
+	require.NoError(t, err)
+	_, err = svc.Capture(ctx, p.ID, nil)
+	require.NoError(t, err)
+
+	part := payments.Money{Amount: 400, Currency: "USD"}
+	for range 2 { // the host retries after a timeout
+		_, err = svc.Refund(ctx, p.ID, payments.RefundOptions{Amount: &part})
+		require.NoError(t, err)
+	}
+	var keys []string
+	for _, c := range fake.Calls() {
+		if strings.HasPrefix(c, "refund ") {
+			keys = append(keys, c)
+		}
+	}
+	require.Len(t, keys, 2)
+	assert.Equal(t, keys[0], keys[1], "a retried refund reaches the gateway with the same idempotency key")
+	bal, err := svc.Balance(ctx, "gina", "USD")
+	require.NoError(t, err)
+	assert.Equal(t, int64(600), bal.Money.Amount)
+
+	_, err = svc.Refund(ctx, p.ID, payments.RefundOptions{Amount: &payments.Money{Amount: 601, Currency: "USD"}, Key: "second"})
+	assert.ErrorIs(t, err, payments.ErrInvalidInput, "more than the ledger says the payment still holds")
+	_, err = svc.Refund(ctx, p.ID, payments.RefundOptions{Amount: &payments.Money{Amount: 600, Currency: "USD"}, Key: "second"})
+	assert.NoError(t, err)
+}
+
+// nilGateway has a bug: it returns neither changes nor an error.
+type nilGateway struct{ bareGateway }
+
+func (nilGateway) Name() string { return "nil" }
+func (nilGateway) ParseWebhook(context.Context, *payments.WebhookRequest) (*payments.Changes, error) {
+	return nil, nil
+}
+
+func TestDriverWithoutAnswerIsRetriedNotDropped(t *testing.T) {
+	svc, err := payments.New(memory.New(), payments.WithGateway(nilGateway{}))
+	require.NoError(t, err)
+	res, err := svc.HandleWebhook(t.Context(), "nil", &payments.WebhookRequest{Body: []byte(`{}`)})
+	require.Error(t, err)
+	assert.Equal(t, payments.OutcomeFailed, res.Notification.Outcome)
+}
+
+// elsewhereGateway reports a payment by a library id this deployment never
+// issued, as happens when two deployments share one gateway account.
+type elsewhereGateway struct{ bareGateway }
+
+func (elsewhereGateway) Name() string { return "shared" }
+func (elsewhereGateway) ParseWebhook(context.Context, *payments.WebhookRequest) (*payments.Changes, error) {
+	return &payments.Changes{EventID: "e1", Payments: []payments.PaymentUpdate{{PaymentID: "pay_elsewhere", Status: payments.StatusFailed}}}, nil
+}
+
+func TestUnknownLibraryPaymentIsParked(t *testing.T) {
+	svc, err := payments.New(memory.New(), payments.WithGateway(elsewhereGateway{}))
+	require.NoError(t, err)
+	res, err := svc.HandleWebhook(t.Context(), "shared", &payments.WebhookRequest{Body: []byte(`{}`)})
+	require.NoError(t, err, "retrying cannot help: acknowledge and keep it")
+	assert.Equal(t, payments.OutcomeParked, res.Notification.Outcome)
+}
+
+func TestPaymentWithoutStatusCanStart(t *testing.T) {
+	assert.True(t, payments.Status("").Advances(payments.StatusPending))
+	assert.True(t, payments.Status("").Advances(payments.StatusSucceeded))
+	assert.False(t, payments.Status("").Advances("bogus"))
+}
+
+func TestNewRejectsNilOptions(t *testing.T) {
+	for name, opt := range map[string]payments.Option{
+		"gateway": payments.WithGateway(nil),
+		"logger":  payments.WithLogger(nil),
+		"clock":   payments.WithClock(nil),
+	} {
+		_, err := payments.New(memory.New(), opt)
+		assert.ErrorIs(t, err, payments.ErrInvalidInput, name)
+	}
+	_, err := payments.New(nil)
+	assert.ErrorIs(t, err, payments.ErrInvalidInput)
+}
+
+func TestSubscribersOwnTheirEvents(t *testing.T) {
+	ctx := t.Context()
+	svc, fake, _ := newService(t)
+	a, b := svc.Subscribe(ctx, 8), svc.Subscribe(ctx, 8)
+	_, err := svc.HandleWebhook(ctx, "fake", fake.Request(charge("e1", "p1", "hana", "1.00"), time.Now()))
+	require.NoError(t, err)
+	for range 2 {
+		ea, eb := <-a, <-b
+		require.Equal(t, ea.Type, eb.Type)
+		if ea.Entry != nil {
+			ea.Entry.Amount.Amount = 999_999 // one subscriber scribbling on its copy
+			assert.Equal(t, int64(100), eb.Entry.Amount.Amount, "the other's copy is untouched")
+		}
+	}
 }

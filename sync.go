@@ -41,7 +41,9 @@ type SyncOptions struct {
 	MaxAttempts int
 	// BatchSize is how many entries one pass claims. Default 100.
 	BatchSize int
-	// ApplyTimeout bounds one Apply call. Default 30s.
+	// ApplyTimeout bounds one Apply call. Default 30s, and never more than
+	// half the Lease: an Apply must end while its lease holds, or another
+	// Service could claim the entry and apply it at the same time.
 	ApplyTimeout time.Duration
 	// DisableImmediate leaves every entry to the background loop instead of
 	// applying it right after it commits.
@@ -65,6 +67,7 @@ func (o SyncOptions) withDefaults() SyncOptions {
 	if o.BatchSize <= 0 {
 		o.BatchSize = 100
 	}
+	o.ApplyTimeout = min(o.ApplyTimeout, o.Lease/2)
 	return o
 }
 
@@ -110,19 +113,16 @@ func (s *Service) SyncNow(ctx context.Context) (int, error) {
 	if s.balance == nil {
 		return 0, nil
 	}
-	tasks, err := s.store.ClaimSync(ctx, SyncClaim{
-		Owner: s.instance,
-		Now:   s.now(),
-		Lease: s.sync.Lease,
-		Limit: s.sync.BatchSize,
-	})
+	claim := SyncClaim{Owner: s.leaseOwner(), Now: s.now(), Lease: s.sync.Lease, Limit: s.sync.BatchSize}
+	tasks, err := s.store.ClaimSync(ctx, claim)
 	if err != nil {
 		return 0, err
 	}
 	applied := 0
 	for _, t := range tasks {
-		if ctx.Err() != nil {
-			break // unapplied leases expire and are claimed again
+		t.LeaseOwner, t.LeaseUntil = claim.Owner, claim.Now.Add(claim.Lease)
+		if ctx.Err() != nil || s.now().Add(s.sync.ApplyTimeout).After(t.LeaseUntil) {
+			break // too little lease left to finish: let it expire and be claimed again
 		}
 		if s.apply(ctx, t) {
 			applied++
@@ -131,13 +131,21 @@ func (s *Service) SyncNow(ctx context.Context) (int, error) {
 	return applied, nil
 }
 
-// apply calls the BalanceService for one task leased to this Service and
-// settles the lease. It reports whether Apply succeeded.
+// leaseOwner names one claim: the Service and a fresh token, so that a
+// settlement from a claim whose lease expired — even this Service's own —
+// is refused instead of overwriting the claim that replaced it.
+func (s *Service) leaseOwner() string { return s.instance + "/" + newID("lease") }
+
+// apply calls the BalanceService for one task leased to t.LeaseOwner until
+// t.LeaseUntil and settles the lease. It reports whether Apply succeeded.
+// Apply's context ends before the lease does; a BalanceService that ignores
+// its context can outlive the lease and overlap a later claim.
 func (s *Service) apply(ctx context.Context, t SyncTask) bool {
-	actx, cancel := context.WithTimeout(ctx, s.sync.ApplyTimeout)
+	timeout := min(s.sync.ApplyTimeout, t.LeaseUntil.Sub(s.now()))
+	actx, cancel := context.WithTimeout(ctx, timeout)
 	err := s.balance.Apply(actx, t.Entry)
 	cancel()
-	st := SyncSettlement{EntryID: t.Entry.ID, Owner: s.instance, State: SyncDone, Attempts: t.Attempts + 1}
+	st := SyncSettlement{EntryID: t.Entry.ID, Owner: t.LeaseOwner, State: SyncDone, Attempts: t.Attempts + 1}
 	if err != nil {
 		st.LastError = err.Error()
 		switch {

@@ -224,3 +224,40 @@ func TestTwoServicesNeverApplyTheSameEntryAtOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, done, n)
 }
+
+// With leases shorter than a batch takes to apply, claims expire while their
+// Service is still working through them: each Service must stop before its
+// lease runs out, so no entry is ever applied twice, concurrently or not.
+func TestShortLeasesNeverApplyTwice(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	store := memory.New()
+	fake := gatewaytest.NewFake("k")
+	h := newHost()
+	h.delay = 20 * time.Millisecond
+	opts := []payments.Option{payments.WithGateway(fake), payments.WithBalanceService(h),
+		payments.WithSyncOptions(payments.SyncOptions{Lease: 100 * time.Millisecond, Interval: time.Millisecond, BatchSize: 20, DisableImmediate: true})}
+	var svcs []*payments.Service
+	for range 2 {
+		svc, err := payments.New(store, opts...)
+		require.NoError(t, err)
+		svcs = append(svcs, svc)
+	}
+	const n = 60
+	for i := range n {
+		_, err := svcs[0].HandleWebhook(ctx, "fake", fake.Request(charge(fmt.Sprint("e", i), fmt.Sprint("p", i), "a", "1.00"), time.Now()))
+		require.NoError(t, err)
+	}
+	var wg sync.WaitGroup
+	for _, svc := range svcs {
+		wg.Go(func() { _ = svc.Run(ctx) })
+	}
+	require.Eventually(t, func() bool { applied, _, _ := h.snapshot(); return applied == n }, 30*time.Second, 5*time.Millisecond)
+	cancel()
+	wg.Wait()
+	_, _, calls := h.snapshot()
+	assert.Equal(t, n, calls, "an entry was applied more than once")
+	h.mu.Lock()
+	assert.Zero(t, h.overlaps)
+	h.mu.Unlock()
+}

@@ -28,7 +28,8 @@ type WebhookResult struct {
 // 5xx so the gateway retries). A
 // notification whose money cannot be attributed to an account is journaled as
 // OutcomeParked and returns no error: the gateway has delivered it, and
-// retrying would not help.
+// retrying would not help. So is one naming a library payment id the Store
+// does not hold (a deployment sharing the gateway account).
 func (s *Service) HandleWebhook(ctx context.Context, gateway string, req *WebhookRequest) (*WebhookResult, error) {
 	g, err := s.gateway(gateway)
 	if err != nil {
@@ -53,6 +54,9 @@ func (s *Service) HandleWebhook(ctx context.Context, gateway string, req *Webhoo
 
 func (s *Service) handle(ctx context.Context, g Gateway, req *WebhookRequest, n *Notification) (*WebhookResult, error) {
 	changes, err := g.ParseWebhook(ctx, req)
+	if err == nil && changes == nil {
+		err = fmt.Errorf("%s: driver returned neither changes nor an error", n.Gateway)
+	}
 	switch {
 	case errors.Is(err, ErrUnauthenticated) || errors.Is(err, ErrInvalidInput):
 		n.Outcome = OutcomeRejected
@@ -83,7 +87,9 @@ func (s *Service) handle(ctx context.Context, g Gateway, req *WebhookRequest, n 
 	switch {
 	case err == nil:
 		return &WebhookResult{Notification: *n, Changes: changes, Recorded: res}, nil
-	case errors.Is(err, ErrUnattributed):
+	case errors.Is(err, ErrUnattributed) || errors.Is(err, ErrNotFound):
+		// No account to credit, or a payment id this deployment never
+		// issued: retrying cannot help, so keep it for the host.
 		n.Outcome = OutcomeParked
 		n.Detail = joinDetail(n.Detail, err.Error())
 		s.log.WarnContext(ctx, "payments: webhook parked", "gateway", n.Gateway, "notification", n.ID, "error", err)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/payrail/payments"
 )
@@ -74,7 +75,12 @@ func Mount(mux *http.ServeMux, svc *payments.Service, opts ...Option) {
 //	500  the Store failed, so the gateway retries
 //
 // Error answers carry only the status text, never an internal error.
+// Handler panics when svc has no gateway of that name, as http.ServeMux does
+// for a malformed pattern: it is a wiring mistake, found at startup.
 func Handler(svc *payments.Service, gateway string, opts ...Option) http.Handler {
+	if _, ok := svc.Gateway(gateway); !ok {
+		panic("webhook: the Service has no gateway " + strconv.Quote(gateway))
+	}
 	return handler{svc: svc, gateway: gateway, cfg: newConfig(opts)}
 }
 

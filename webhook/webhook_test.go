@@ -164,3 +164,9 @@ func TestHandlerForOneGateway(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(100), bal.Money.Amount)
 }
+
+func TestHandlerForUnknownGatewayPanicsAtWiring(t *testing.T) {
+	svc, err := payments.New(memory.New(), payments.WithGateway(gatewaytest.NewFake("k")))
+	require.NoError(t, err)
+	assert.PanicsWithValue(t, `webhook: the Service has no gateway "stripe"`, func() { webhook.Handler(svc, "stripe") })
+}
