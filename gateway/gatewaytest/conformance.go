@@ -32,6 +32,10 @@ type Harness struct {
 	// Tolerance is how old a signature the driver accepts; zero when the
 	// gateway signs no time, which skips the staleness check.
 	Tolerance time.Duration
+	// Sign, when the gateway signs outside the body (a header), returns body
+	// as an authentic notification, so garbage reaches the parser behind the
+	// signature check. Nil for gateways that sign inside the body.
+	Sign func(body []byte) *payments.WebhookRequest
 }
 
 // RunConformance checks what every driver must guarantee about webhooks:
@@ -145,6 +149,22 @@ func checkGarbage(t *testing.T, h Harness) {
 				assert.Error(t, err, "garbage body %q accepted", truncate(b))
 			})
 		}
+	}
+	if h.Sign == nil {
+		return
+	}
+	// Signed garbage gets past authentication: the parser must refuse it
+	// with ErrInvalidInput, or ignore it, and never panic.
+	for _, b := range bodies {
+		req := h.Sign(b)
+		assert.NotPanics(t, func() {
+			c, err := h.Gateway.ParseWebhook(context.Background(), req)
+			if err != nil {
+				assert.ErrorIs(t, err, payments.ErrInvalidInput, "signed garbage %q", truncate(b))
+				return
+			}
+			assert.Empty(t, c.Entries, "signed garbage %q recorded money", truncate(b))
+		}, "signed garbage %q", truncate(b))
 	}
 }
 

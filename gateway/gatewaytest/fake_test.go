@@ -35,6 +35,9 @@ func TestFakeConformance(t *testing.T) {
 			req.Header.Del(gatewaytest.SignatureHeader)
 		},
 		Tolerance: 5 * time.Minute,
+		Sign: func(body []byte) *payments.WebhookRequest {
+			return &payments.WebhookRequest{Header: fake.Sign(body, time.Now()), Body: body}
+		},
 	})
 }
 

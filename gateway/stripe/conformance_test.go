@@ -30,6 +30,9 @@ func TestConformance(t *testing.T) {
 			req.Header.Del(stripe.SignatureHeader)
 		},
 		Tolerance: 300 * time.Second,
+		Sign: func(body []byte) *payments.WebhookRequest {
+			return signed(body, testSecret, time.Now())
+		},
 	})
 }
 
