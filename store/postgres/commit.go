@@ -13,7 +13,10 @@ import (
 	"github.com/payrail/payments"
 )
 
-// Commit implements payments.Store: the whole batch is one transaction.
+// Commit implements payments.Store: the batch is committed in one
+// transaction, which it may share with batches committed concurrently (see
+// committer); when Commit returns nil that transaction has committed, and
+// when it returns an error nothing of the batch was written.
 //
 // Nothing is read and then written on trust: payments are locked with
 // SELECT ... FOR UPDATE before they are merged, entries are inserted with
@@ -31,6 +34,19 @@ func (s *Store) Commit(ctx context.Context, b *payments.Batch) (*payments.BatchR
 	if err := b.Validate(); err != nil {
 		return nil, err
 	}
+	if err := s.usable(); err != nil {
+		return nil, err
+	}
+	if b.Notification != nil && b.Notification.ID == "" {
+		return nil, fmt.Errorf("postgres: notification without id: %w", payments.ErrInvalidInput)
+	}
+	return s.committer.commit(ctx, b)
+}
+
+// commitAlone commits b in a transaction of its own, run again after a
+// deadlock or a serialization failure. Batches come here when the group
+// they were part of was rolled back.
+func (s *Store) commitAlone(ctx context.Context, b *payments.Batch) (*payments.BatchResult, error) {
 	var res *payments.BatchResult
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		c := &commit{s: s, tx: tx, b: b, now: storedTime(b.Now), res: &payments.BatchResult{}}
@@ -252,6 +268,12 @@ func (c *commit) attribute(ctx context.Context, e *payments.Entry, owners map[st
 		}
 		owners[e.GatewayPaymentID] = ref
 	}
+	return attribute(e, ref, c.now)
+}
+
+// attribute fills in what an entry takes from its payment, ref (nil when
+// it names none), and the times it is recorded with.
+func attribute(e *payments.Entry, ref *paymentRef, now time.Time) error {
 	if e.Account == "" {
 		if ref == nil || ref.account == "" {
 			return fmt.Errorf("postgres: entry %s of %s payment %q: %w", e.GatewayRef, e.Gateway, e.GatewayPaymentID, payments.ErrUnattributed)
@@ -264,9 +286,9 @@ func (c *commit) attribute(ctx context.Context, e *payments.Entry, owners map[st
 			e.Reference = ref.reference
 		}
 	}
-	e.RecordedAt, e.OccurredAt = c.now, storedTime(e.OccurredAt)
+	e.RecordedAt, e.OccurredAt = now, storedTime(e.OccurredAt)
 	if e.OccurredAt.IsZero() {
-		e.OccurredAt = c.now
+		e.OccurredAt = now
 	}
 	return nil
 }

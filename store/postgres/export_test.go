@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/payrail/payments"
 )
 
 // Test-only access to the transaction runner, for tests that need a Store.
@@ -13,3 +15,26 @@ func (s *Store) InTx(ctx context.Context, fn func(pgx.Tx) error) error { return 
 const MaxTxAttempts = maxTxAttempts
 
 var Retryable = retryable
+
+// CommitTogether commits batches as one group, as if they had arrived
+// together, and returns each one's outcome. Batches the group leaves for
+// later are committed as the next group, as the committer would.
+func (s *Store) CommitTogether(ctx context.Context, batches ...*payments.Batch) ([]*payments.BatchResult, []error) {
+	jobs := make([]*commitJob, len(batches))
+	for i, b := range batches {
+		if err := b.Validate(); err != nil {
+			panic(err)
+		}
+		jobs[i] = &commitJob{ctx: ctx, b: b, done: make(chan struct{})}
+	}
+	var careful bool
+	for group := jobs; len(group) > 0; {
+		group = s.committer.commitGroup(group, &careful)
+	}
+	results, errs := make([]*payments.BatchResult, len(jobs)), make([]error, len(jobs))
+	for i, j := range jobs {
+		<-j.done
+		results[i], errs[i] = j.res, j.err
+	}
+	return results, errs
+}

@@ -63,13 +63,19 @@ func (s *Store) insertPayment(ctx context.Context, q querier, p *payments.Paymen
 	return true, nil
 }
 
+// updatePaymentQuery writes every mutable field of a payment back.
+const updatePaymentQuery = `UPDATE {payments} SET gateway_id = $2, account = $3, amount = $4,
+	currency = $5, reference = $6, status = $7, redirect_url = $8, capture_before = $9, updated_at = $10
+	WHERE id = $1`
+
+func updatePaymentArgs(p *payments.Payment) []any {
+	return []any{p.ID, p.GatewayID, p.Account, p.Amount.Amount, string(p.Amount.Currency), p.Reference,
+		string(p.Status), p.RedirectURL, nullTime(p.CaptureBefore), p.UpdatedAt}
+}
+
 // updatePayment writes every mutable field of p back.
 func (s *Store) updatePayment(ctx context.Context, tx pgx.Tx, p *payments.Payment) error {
-	_, err := tx.Exec(ctx, s.sql(`UPDATE {payments} SET gateway_id = $2, account = $3, amount = $4,
-		currency = $5, reference = $6, status = $7, redirect_url = $8, capture_before = $9, updated_at = $10
-		WHERE id = $1`),
-		p.ID, p.GatewayID, p.Account, p.Amount.Amount, string(p.Amount.Currency), p.Reference,
-		string(p.Status), p.RedirectURL, nullTime(p.CaptureBefore), p.UpdatedAt)
+	_, err := tx.Exec(ctx, s.sql(updatePaymentQuery), updatePaymentArgs(p)...)
 	return fail("update payment "+p.ID, err)
 }
 

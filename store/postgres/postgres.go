@@ -4,9 +4,15 @@
 // outbox is claimed with FOR UPDATE SKIP LOCKED, so any number of Services
 // may run against one database.
 //
+// Concurrent Commits share transactions: a group of batches is written with
+// a few multi-row statements in pipelined round trips and one WAL flush,
+// each batch still failing alone (see Commit).
+//
 // Open creates its own connection pool; New uses a pool the host already
-// has. Both apply the embedded schema migrations unless told not to (see
-// Options.SkipMigrations and Migrations).
+// has. Either way the Store commits on at most half of the pool's
+// connections at once, leaving the rest to reads, and applies the embedded
+// schema migrations unless told not to (see Options.SkipMigrations and
+// Migrations).
 //
 // Timestamps are stored with PostgreSQL's microsecond precision and read
 // back in UTC.
@@ -85,6 +91,7 @@ type Store struct {
 	ownsPool  bool
 	opts      Options
 	names     *strings.Replacer
+	committer *committer
 	closed    atomic.Bool
 	closeOnce sync.Once
 }
@@ -137,6 +144,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 			return nil, err
 		}
 	}
+	s.committer = startCommitter(s, committers(pool))
 	return s, nil
 }
 
@@ -168,6 +176,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // it. It waits for connections in use to be returned.
 func (s *Store) Close() error {
 	s.closed.Store(true)
+	s.committer.close()
 	if s.ownsPool {
 		s.closeOnce.Do(s.pool.Close)
 	}

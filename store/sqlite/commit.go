@@ -51,6 +51,10 @@ type batchTx struct {
 	// now is b.Now as stored, to the microsecond, so that what the result
 	// reports equals what a later read returns.
 	now time.Time
+	// written are the payments the batch created or updated, by gateway
+	// id, as they now stand in the transaction: the entries that name them
+	// need not read them back.
+	written map[string]*payments.Payment
 }
 
 func (t *batchTx) run(ctx context.Context) (payments.Outcome, error) {
@@ -110,6 +114,7 @@ func (t *batchTx) applyUpdate(ctx context.Context, u *payments.PaymentUpdate) er
 	if err := t.s.updatePayment(ctx, t.tx, p); err != nil {
 		return err
 	}
+	t.wrote(p)
 	if changed {
 		t.res.Changes = append(t.res.Changes, payments.StatusChange{Payment: *p, From: from, To: p.Status})
 	}
@@ -137,8 +142,28 @@ func (t *batchTx) createPayment(ctx context.Context, u *payments.PaymentUpdate) 
 	if _, err := t.s.insertPayment(ctx, t.tx, p, ""); err != nil {
 		return err
 	}
+	t.wrote(p)
 	t.res.Created = append(t.res.Created, *p)
 	return nil
+}
+
+// wrote remembers p as the batch left it.
+func (t *batchTx) wrote(p *payments.Payment) {
+	if p.GatewayID == "" {
+		return
+	}
+	if t.written == nil {
+		t.written = map[string]*payments.Payment{}
+	}
+	t.written[p.GatewayID] = p
+}
+
+// entryPayment returns the payment an entry names, or nil.
+func (t *batchTx) entryPayment(ctx context.Context, e *payments.Entry) (*payments.Payment, error) {
+	if p, ok := t.written[e.GatewayPaymentID]; ok {
+		return p, nil
+	}
+	return t.s.paymentByGatewayID(ctx, t.tx, e.Gateway, e.GatewayPaymentID)
 }
 
 // recordEntry inserts e unless its key is recorded already. Idempotency
@@ -146,7 +171,7 @@ func (t *batchTx) createPayment(ctx context.Context, u *payments.PaymentUpdate) 
 // ON CONFLICT DO NOTHING writes nothing for a known key, and the stored row
 // then tells a duplicate from a conflict.
 func (t *batchTx) recordEntry(ctx context.Context, e payments.Entry) error {
-	p, err := t.s.paymentByGatewayID(ctx, t.tx, e.Gateway, e.GatewayPaymentID)
+	p, err := t.entryPayment(ctx, &e)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/payrail/payments"
@@ -41,30 +42,36 @@ func (s *Store) entryByKey(ctx context.Context, q querier, gateway string, kind 
 	return e, err
 }
 
-// addToBalance adds e to its account's balance. The sum is checked in Go
-// before it is written: SQLite would turn an overflowing integer sum into
-// an inexact REAL (which the STRICT table then refuses with a less telling
-// error). Reading first is safe because the write transaction holds the
-// database's only write lock.
+// addToBalance adds e to its account's balance in one upsert. SQLite would
+// turn an integer sum that overflows into an inexact REAL (which the STRICT
+// table then refuses with a less telling error), so the update only applies
+// while the current amount is within the bounds that keep the sum in int64;
+// outside them it changes nothing, which is the overflow.
 func (s *Store) addToBalance(ctx context.Context, q querier, e *payments.Entry) error {
-	var current int64
-	err := q.queryRow(ctx, `SELECT amount FROM {{p}}balances WHERE account = ? AND currency = ?`,
-		e.Account, string(e.Amount.Currency)).Scan(&current)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("sqlite: read balance of %s: %w", e.Account, err)
+	low, high := int64(math.MinInt64), int64(math.MaxInt64)
+	if amount := e.Amount.Amount; amount > 0 {
+		high -= amount
+	} else {
+		low -= amount
 	}
-	if _, err := payments.AddAmounts(current, e.Amount.Amount); err != nil {
-		return fmt.Errorf("sqlite: entry %s: %w", e.ID, err)
-	}
-	_, err = q.exec(ctx, `INSERT INTO {{p}}balances (account, currency, amount, entries, updated_at)
+	res, err := q.exec(ctx, `INSERT INTO {{p}}balances (account, currency, amount, entries, updated_at)
 		VALUES (?, ?, ?, 1, ?)
 		ON CONFLICT (account, currency) DO UPDATE SET
 			amount = amount + excluded.amount,
 			entries = entries + 1,
-			updated_at = excluded.updated_at`,
-		e.Account, string(e.Amount.Currency), e.Amount.Amount, micros(e.RecordedAt))
+			updated_at = excluded.updated_at
+		WHERE amount BETWEEN ? AND ?`,
+		e.Account, string(e.Amount.Currency), e.Amount.Amount, micros(e.RecordedAt), low, high)
 	if err != nil {
 		return fmt.Errorf("sqlite: update balance of %s: %w", e.Account, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlite: update balance of %s: %w", e.Account, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlite: entry %s: balance of %s in %s would overflow: %w",
+			e.ID, e.Account, e.Amount.Currency, payments.ErrInvalidInput)
 	}
 	return nil
 }

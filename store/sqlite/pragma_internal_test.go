@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -27,7 +28,7 @@ func TestConnectionSettings(t *testing.T) {
 	var writes map[string]string
 	require.NoError(t, s.writer.do(ctx, func(ctx context.Context, q querier) error {
 		writes = map[string]string{}
-		for _, name := range []string{"journal_mode", "synchronous", "foreign_keys", "busy_timeout", "query_only"} {
+		for _, name := range []string{"journal_mode", "synchronous", "foreign_keys", "busy_timeout", "query_only", "wal_autocheckpoint"} {
 			writes[name] = pragma(q, name)
 		}
 		return nil
@@ -38,7 +39,13 @@ func TestConnectionSettings(t *testing.T) {
 		"foreign_keys": "1",
 		"busy_timeout": "1500",
 		"query_only":   "0",
+		// Only the bound on the log: the checkpointer copies it first.
+		"wal_autocheckpoint": strconv.Itoa(walLimitFrames),
 	}, writes)
+
+	var sync string
+	require.NoError(t, s.checkpointer.conn.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync))
+	assert.Equal(t, "2", sync, "the checkpointer syncs the file before the log is reused")
 
 	assert.Equal(t, "wal", pragma(s.reads, "journal_mode"))
 	assert.Equal(t, "1", pragma(s.reads, "query_only"), "readers cannot write")

@@ -4,8 +4,9 @@
 // Durability: the file is in WAL mode with synchronous=FULL, so a Commit that
 // returned nil survives a crash or a power loss. All writes go through one
 // connection (SQLite allows one writer at a time anyway); concurrent writes
-// are grouped into one transaction and one fsync, each in its own SAVEPOINT,
-// so a failing write rolls back alone while the others commit. Reads use a
+// are grouped into one transaction and one fsync, and a failing write rolls
+// back alone while the others commit. A background connection copies the
+// WAL back into the file, so the writer never stops for it. Reads use a
 // separate pool of read-only connections and never wait for the writer.
 //
 // Several processes may open the same file: SQLite's own locking serializes
@@ -66,10 +67,11 @@ type Options struct {
 // use; Close it to release the file. Times it returns are in UTC, to the
 // microsecond, whatever location and precision they were given in.
 type Store struct {
-	reader *sql.DB    // read-only pool
-	reads  *stmtCache // statements prepared on the read pool
-	writer *writer    // the one write connection, with group commit
-	once   sync.Once
+	reader       *sql.DB       // read-only pool
+	reads        *stmtCache    // statements prepared on the read pool
+	writer       *writer       // the one write connection, with group commit
+	checkpointer *checkpointer // copies the WAL into the file in the background
+	once         sync.Once
 }
 
 var (
@@ -123,13 +125,20 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	rdb.SetMaxOpenConns(readers)
 	rdb.SetMaxIdleConns(readers)
-	w, err := startWriter(ctx, wdb, prefix)
+	ckpt, err := startCheckpointer(ctx, path, busy)
 	if err != nil {
 		wdb.Close()
 		rdb.Close()
 		return nil, err
 	}
-	return &Store{reader: rdb, reads: newStmtCache(prefix, rdb.PrepareContext), writer: w}, nil
+	w, err := startWriter(ctx, wdb, prefix, ckpt.committed)
+	if err != nil {
+		_ = ckpt.close()
+		wdb.Close()
+		rdb.Close()
+		return nil, err
+	}
+	return &Store{reader: rdb, reads: newStmtCache(prefix, rdb.PrepareContext), writer: w, checkpointer: ckpt}, nil
 }
 
 // openWriteDB opens the single write connection and checks that WAL mode
@@ -169,6 +178,8 @@ func openWriteDB(ctx context.Context, path string, busy time.Duration) (*sql.DB,
 //   - temp_store=MEMORY keeps the savepoint journal of each batch in a
 //     group commit in memory; on disk it cost a write per page touched;
 //   - cache_size=-32768 (32 MiB) keeps the ledger's hot pages cached;
+//   - wal_autocheckpoint only bounds the log: the checkpointer copies it
+//     in the background long before (see checkpoint.go);
 //   - _txlock=immediate takes the write lock at BEGIN, so a transaction
 //     never fails half-way with SQLITE_BUSY when it first writes.
 func writerParams(busy time.Duration) string {
@@ -179,6 +190,7 @@ func writerParams(busy time.Duration) string {
 	v.Add("_pragma", "foreign_keys(1)")
 	v.Add("_pragma", "temp_store(MEMORY)")
 	v.Add("_pragma", "cache_size(-32768)")
+	v.Add("_pragma", "wal_autocheckpoint("+strconv.Itoa(walLimitFrames)+")")
 	v.Set("_txlock", "immediate")
 	return v.Encode()
 }
@@ -229,8 +241,9 @@ func (s *Store) Close() error {
 	var err error
 	s.once.Do(func() {
 		werr := s.writer.close()
+		cerr := s.checkpointer.close()
 		s.reads.close()
-		err = errors.Join(werr, s.reader.Close())
+		err = errors.Join(werr, cerr, s.reader.Close())
 	})
 	return err
 }

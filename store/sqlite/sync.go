@@ -39,6 +39,7 @@ func (s *Store) insertSyncTask(ctx context.Context, q querier, e *payments.Entry
 func (s *Store) ClaimSync(ctx context.Context, c payments.SyncClaim) ([]payments.SyncTask, error) {
 	var out []payments.SyncTask
 	err := s.writer.do(ctx, func(ctx context.Context, tx querier) error {
+		out = nil
 		rows, err := tx.query(ctx, `UPDATE {{p}}sync_tasks SET lease_owner = ?, lease_until = ?
 			WHERE seq IN (SELECT seq FROM {{p}}sync_tasks
 				WHERE state = 'pending' AND next_attempt <= ? AND (lease_until IS NULL OR lease_until <= ?)

@@ -3,7 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -11,12 +13,14 @@ import (
 // the first of them waits for the last.
 const maxGroup = 128
 
-// writeFunc is one write. It runs inside its own SAVEPOINT of a transaction
-// it may share with other writes; returning an error rolls back its own
-// changes only. ctx is the writer's, never the caller's: canceling a
-// statement interrupts the connection, which would roll back the whole
-// shared transaction, so a caller's cancellation is honored only before its
-// write starts.
+// writeFunc is one write. It runs in a transaction it may share with other
+// writes; returning an error rolls back its own changes only. It may run
+// more than once, each run from the state the previous one started from
+// (see commitGroup), and a run may succeed and still not commit, so it
+// builds whatever it hands out afresh on every run. ctx is the writer's,
+// never the caller's: canceling a statement interrupts the connection,
+// which would roll back the whole shared transaction, so a caller's
+// cancellation is honored only before its write starts.
 type writeFunc func(ctx context.Context, q querier) error
 
 type writeJob struct {
@@ -43,14 +47,21 @@ type writer struct {
 	stop   chan struct{}
 	exited chan struct{}
 	once   sync.Once
+	// careful makes groups run each job in its own savepoint; see
+	// commitGroup. Only the writer's goroutine uses it.
+	careful bool
+	// committed is called after each commit; the checkpointer uses it.
+	committed func()
 }
 
-// startWriter takes the write connection from db and starts committing.
-func startWriter(ctx context.Context, db *sql.DB, prefix string) (*writer, error) {
+// startWriter takes the write connection from db and starts committing;
+// it calls committed after each commit.
+func startWriter(ctx context.Context, db *sql.DB, prefix string, committed func()) (*writer, error) {
 	w, err := newWriter(ctx, db, prefix)
 	if err != nil {
 		return nil, err
 	}
+	w.committed = committed
 	go w.loop()
 	return w, nil
 }
@@ -61,12 +72,13 @@ func newWriter(ctx context.Context, db *sql.DB, prefix string) (*writer, error) 
 		return nil, fmt.Errorf("sqlite: write connection: %w", err)
 	}
 	w := &writer{
-		db:     db,
-		conn:   conn,
-		stmts:  newStmtCache(prefix, conn.PrepareContext),
-		jobs:   make(chan *writeJob),
-		stop:   make(chan struct{}),
-		exited: make(chan struct{}),
+		db:        db,
+		conn:      conn,
+		stmts:     newStmtCache(prefix, conn.PrepareContext),
+		jobs:      make(chan *writeJob),
+		stop:      make(chan struct{}),
+		exited:    make(chan struct{}),
+		committed: func() {},
 	}
 	return w, nil
 }
@@ -113,15 +125,73 @@ func (w *writer) loop() {
 	}
 }
 
-// commitGroup runs every job of the group in one transaction, each in its
-// own savepoint, and reports to each job once the transaction's fate is
-// known: a job's success is only real once COMMIT has returned.
+// commitGroup runs every job of the group in one transaction and reports to
+// each job once the transaction's fate is known: a job's success is only
+// real once COMMIT has returned.
+//
+// A failing job must roll back alone. A savepoint per job would give it
+// that, at the price of two more statements and a copy of every page the
+// job touches first, paid by every job for failures that are rare. So a
+// group first runs without savepoints and commits when no job failed; when
+// one fails, the transaction is rolled back and the group runs again with a
+// savepoint per job. After that, groups keep their savepoints until one has
+// no failure, so that a stream of failing writes costs what savepoints
+// cost, never each group twice. A group of one job needs no savepoint: its
+// transaction rolls back exactly its job.
 func (w *writer) commitGroup(group []*writeJob) {
+	if len(group) == 1 || !w.careful {
+		results, err := w.runBare(group)
+		if !errors.Is(err, errJobFailed) {
+			w.finish(group, results, err)
+			return
+		}
+		w.careful = true
+	}
+	results, err := w.runWithSavepoints(group)
+	if err == nil {
+		w.careful = slices.ContainsFunc(results, func(err error) bool { return err != nil })
+	}
+	w.finish(group, results, err)
+}
+
+// errJobFailed reports that a job of a group run without savepoints failed
+// and the whole transaction was rolled back, so that the group must run
+// again with savepoints.
+var errJobFailed = errors.New("sqlite: a job of the group failed")
+
+// runBare runs the group's jobs one after the other in one transaction.
+// When a job fails, the transaction is rolled back: the error is the job's
+// own when it was alone, else errJobFailed.
+func (w *writer) runBare(group []*writeJob) ([]error, error) {
 	ctx := context.Background()
 	results := make([]error, len(group))
 	if _, err := w.stmts.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
-		w.finish(group, results, fmt.Errorf("sqlite: begin: %w", err))
-		return
+		return results, fmt.Errorf("sqlite: begin: %w", err)
+	}
+	for i, j := range group {
+		if err := j.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if err := j.run(ctx, w.stmts); err != nil {
+			w.rollback(ctx)
+			if len(group) > 1 {
+				return nil, errJobFailed
+			}
+			results[i] = err
+			return results, nil
+		}
+	}
+	return results, w.commit(ctx)
+}
+
+// runWithSavepoints runs each job of the group in its own savepoint of one
+// transaction, so that a failing job rolls back alone.
+func (w *writer) runWithSavepoints(group []*writeJob) ([]error, error) {
+	ctx := context.Background()
+	results := make([]error, len(group))
+	if _, err := w.stmts.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return results, fmt.Errorf("sqlite: begin: %w", err)
 	}
 	for i, j := range group {
 		if err := j.ctx.Err(); err != nil {
@@ -133,17 +203,21 @@ func (w *writer) commitGroup(group []*writeJob) {
 			// SQLite rolled the whole transaction back (an I/O error, a
 			// full disk): every job of the group has failed.
 			w.rollback(ctx)
-			w.finish(group, results, fatal)
-			return
+			return results, fatal
 		}
 		results[i] = jobErr
 	}
+	return results, w.commit(ctx)
+}
+
+// commit ends the group's transaction.
+func (w *writer) commit(ctx context.Context) error {
 	if _, err := w.stmts.exec(ctx, "COMMIT"); err != nil {
 		w.rollback(ctx)
-		w.finish(group, results, fmt.Errorf("sqlite: commit: %w", err))
-		return
+		return fmt.Errorf("sqlite: commit: %w", err)
 	}
-	w.finish(group, results, nil)
+	w.committed()
+	return nil
 }
 
 // runInSavepoint runs fn between SAVEPOINT and RELEASE. fn's own failure is

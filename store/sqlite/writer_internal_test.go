@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -60,4 +61,67 @@ func TestGroupRollsBackOnlyTheFailingJob(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, want, b.Money.Amount, account)
 	}
+}
+
+// TestSavepointsOnlyAfterFailures checks when groups pay for savepoints: a
+// group runs without them until one of its jobs fails, groups keep them
+// while failures go on, and drop them after a group without one. A job
+// alone never needs one.
+func TestSavepointsOnlyAfterFailures(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "careful.db")
+	s, err := Open(ctx, path, Options{})
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	db, err := openWriteDB(ctx, path, defaultBusyTimeout)
+	require.NoError(t, err)
+	w, err := newWriter(ctx, db, DefaultTablePrefix)
+	require.NoError(t, err)
+	defer func() {
+		close(w.exited)
+		require.NoError(t, w.close())
+	}()
+
+	errBoom := errors.New("boom")
+	var runs, jobs int
+	job := func(fail error) *writeJob {
+		jobs++
+		account := fmt.Sprint("acct_", jobs)
+		return &writeJob{ctx: ctx, done: make(chan error, 1), run: func(ctx context.Context, q querier) error {
+			runs++
+			if _, err := q.exec(ctx, `INSERT INTO {{p}}balances (account, currency, amount, entries, updated_at)
+				VALUES (?, 'USD', 1, 1, 0)`, account); err != nil {
+				return err
+			}
+			return fail
+		}}
+	}
+	commit := func(fails ...error) (errs []error) {
+		var group []*writeJob
+		for _, f := range fails {
+			group = append(group, job(f))
+		}
+		runs = 0
+		w.commitGroup(group)
+		for _, j := range group {
+			errs = append(errs, <-j.done)
+		}
+		return errs
+	}
+
+	assert.Equal(t, []error{errBoom}, commit(errBoom))
+	assert.Equal(t, 1, runs, "a job alone rolls back with its transaction")
+	assert.False(t, w.careful)
+
+	assert.Equal(t, []error{nil, errBoom, nil}, commit(nil, errBoom, nil))
+	assert.Equal(t, 2+3, runs, "the group ran up to the failure, then again with savepoints")
+	assert.True(t, w.careful)
+
+	assert.Equal(t, []error{errBoom, nil}, commit(errBoom, nil))
+	assert.Equal(t, 2, runs, "with savepoints, a group runs once")
+	assert.True(t, w.careful, "failures go on")
+
+	assert.Equal(t, []error{nil, nil}, commit(nil, nil))
+	assert.Equal(t, 2, runs)
+	assert.False(t, w.careful, "a group without failure drops the savepoints")
 }
