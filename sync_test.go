@@ -236,7 +236,7 @@ func TestShortLeasesNeverApplyTwice(t *testing.T) {
 	h := newHost()
 	h.delay = 20 * time.Millisecond
 	opts := []payments.Option{payments.WithGateway(fake), payments.WithBalanceService(h),
-		payments.WithSyncOptions(payments.SyncOptions{Lease: 100 * time.Millisecond, Interval: time.Millisecond, BatchSize: 20, DisableImmediate: true})}
+		payments.WithSyncOptions(payments.SyncOptions{Lease: 300 * time.Millisecond, Interval: time.Millisecond, BatchSize: 40, DisableImmediate: true})}
 	var svcs []*payments.Service
 	for range 2 {
 		svc, err := payments.New(store, opts...)
