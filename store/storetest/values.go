@@ -100,13 +100,7 @@ func normEntry(e payments.Entry) payments.Entry {
 	return e
 }
 
-func normEntries(list []payments.Entry) []payments.Entry {
-	out := make([]payments.Entry, 0, len(list))
-	for _, e := range list {
-		out = append(out, normEntry(e))
-	}
-	return out
-}
+func normEntries(list []payments.Entry) []payments.Entry { return normAll(list, normEntry) }
 
 func normBalance(b payments.Balance) payments.Balance {
 	b.UpdatedAt = normTime(b.UpdatedAt)
@@ -131,10 +125,14 @@ func normTask(t payments.SyncTask) payments.SyncTask {
 	return t
 }
 
-func normTasks(list []payments.SyncTask) []payments.SyncTask {
-	out := make([]payments.SyncTask, 0, len(list))
-	for _, t := range list {
-		out = append(out, normTask(t))
+func normTasks(list []payments.SyncTask) []payments.SyncTask { return normAll(list, normTask) }
+
+// normAll normalizes every element; an empty list comes back empty, not nil,
+// so that "no rows" compares equal whatever a store returns.
+func normAll[T any](list []T, norm func(T) T) []T {
+	out := make([]T, 0, len(list))
+	for _, v := range list {
+		out = append(out, norm(v))
 	}
 	return out
 }
