@@ -16,6 +16,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -27,10 +28,23 @@ func main() {
 	runs := flag.Int("runs", 3, "runs per target, interleaved; medians are reported")
 	targets := flag.String("targets", "bare,memory,sqlite,postgres", "targets to measure")
 	balanceSizes := flag.String("balance", "10000,1000000", "ledger sizes for the balance-read timing; empty skips it")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "ingestbench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx := context.Background()
 	if err := run(ctx, os.Stdout, *duration, *concurrency, *runs, strings.Split(*targets, ","), *balanceSizes); err != nil {
 		fmt.Fprintln(os.Stderr, "ingestbench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }

@@ -191,17 +191,17 @@ func (t *batchTx) recordEntry(ctx context.Context, e payments.Entry) error {
 	if e.OccurredAt.IsZero() {
 		e.OccurredAt = t.now
 	}
-	inserted, err := t.s.insertEntry(ctx, t.tx, &e)
+	seq, err := t.s.insertEntry(ctx, t.tx, &e)
 	if err != nil {
 		return err
 	}
-	if !inserted {
+	if seq == 0 {
 		return t.duplicate(ctx, &e)
 	}
 	if err := t.s.addToBalance(ctx, t.tx, &e); err != nil {
 		return err
 	}
-	if err := t.s.insertSyncTask(ctx, t.tx, &e, t.b); err != nil {
+	if err := t.s.insertSyncTask(ctx, t.tx, seq, &e, t.b); err != nil {
 		return err
 	}
 	t.res.Entries = append(t.res.Entries, e)
@@ -211,7 +211,7 @@ func (t *batchTx) recordEntry(ctx context.Context, e payments.Entry) error {
 // duplicate handles an entry whose key is already recorded: the same money
 // movement is a duplicate, anything else contradicts the ledger.
 func (t *batchTx) duplicate(ctx context.Context, e *payments.Entry) error {
-	old, err := t.s.entryByKey(ctx, t.tx, e.Gateway, e.Kind, e.GatewayRef)
+	old, err := t.s.entryByID(ctx, t.tx, e.ID)
 	if err != nil {
 		return err
 	}

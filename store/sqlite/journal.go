@@ -73,8 +73,14 @@ func (s *Store) Notifications(ctx context.Context, f payments.NotificationFilter
 	if f.Gateway != "" {
 		where, args = append(where, "gateway = ?"), append(args, f.Gateway)
 	}
-	if f.Outcome != "" {
+	switch f.Outcome {
+	case "":
+	case payments.OutcomeRecorded, payments.OutcomeDuplicate:
 		where, args = append(where, "outcome = ?"), append(args, string(f.Outcome))
+	default:
+		// The index by outcome holds only these; a bound parameter cannot
+		// show SQLite that it applies, so its condition is repeated.
+		where, args = append(where, "outcome = ?", "outcome NOT IN ('recorded', 'duplicate')"), append(args, string(f.Outcome))
 	}
 	query := `SELECT ` + notificationColumns + ` FROM {{p}}notifications`
 	if len(where) > 0 {

@@ -14,27 +14,26 @@ import (
 const entryColumns = `id, gateway, kind, gateway_ref, gateway_payment_id, payment_id, account,
 	amount, currency, reference, occurred_at, recorded_at`
 
-// insertEntry inserts e unless its id or key is taken, reporting whether it
-// wrote a row.
-func (s *Store) insertEntry(ctx context.Context, q querier, e *payments.Entry) (bool, error) {
+// insertEntry inserts e unless its id (and so its key) is taken, reporting
+// the new row's seq, or 0 when it wrote none.
+func (s *Store) insertEntry(ctx context.Context, q querier, e *payments.Entry) (int64, error) {
 	res, err := q.exec(ctx, `INSERT INTO {{p}}entries (`+entryColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		e.ID, e.Gateway, string(e.Kind), e.GatewayRef, e.GatewayPaymentID, e.PaymentID, e.Account,
 		e.Amount.Amount, string(e.Amount.Currency), e.Reference, micros(e.OccurredAt), micros(e.RecordedAt))
 	if err != nil {
-		return false, fmt.Errorf("sqlite: insert entry %s: %w", e.ID, err)
+		return 0, fmt.Errorf("sqlite: insert entry %s: %w", e.ID, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("sqlite: insert entry %s: %w", e.ID, err)
+	// LastInsertId is only this row's when the insert wrote one.
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return 0, err
 	}
-	return n == 1, nil
+	return res.LastInsertId()
 }
 
-// entryByKey returns nil, nil when no entry has the key.
-func (s *Store) entryByKey(ctx context.Context, q querier, gateway string, kind payments.EntryKind, gatewayRef string) (*payments.Entry, error) {
-	row := q.queryRow(ctx, `SELECT `+entryColumns+` FROM {{p}}entries
-		WHERE gateway = ? AND kind = ? AND gateway_ref = ?`, gateway, string(kind), gatewayRef)
+// entryByID returns nil, nil when no entry has the id.
+func (s *Store) entryByID(ctx context.Context, q querier, id string) (*payments.Entry, error) {
+	row := q.queryRow(ctx, `SELECT `+entryColumns+` FROM {{p}}entries WHERE id = ?`, id)
 	e, err := scanEntry(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil

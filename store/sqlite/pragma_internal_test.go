@@ -35,7 +35,7 @@ func TestConnectionSettings(t *testing.T) {
 	}))
 	assert.Equal(t, map[string]string{
 		"journal_mode": "wal",
-		"synchronous":  "2", // FULL
+		"synchronous":  "1", // NORMAL: the writer syncs the WAL itself before acknowledging
 		"foreign_keys": "1",
 		"busy_timeout": "1500",
 		"query_only":   "0",

@@ -1,11 +1,14 @@
 // Package sqlite is the embedded default payments.Store: one SQLite file, a
 // pure-Go driver (modernc.org/sqlite, no cgo), nothing to run beside the host.
 //
-// Durability: the file is in WAL mode with synchronous=FULL, so a Commit that
-// returned nil survives a crash or a power loss. All writes go through one
-// connection (SQLite allows one writer at a time anyway); concurrent writes
-// are grouped into one transaction and one fsync, and a failing write rolls
-// back alone while the others commit. A background connection copies the
+// Durability: the file is in WAL mode, and a Commit returns nil only once
+// its transaction is in the WAL and the WAL is fsynced, so it survives a
+// crash or a power loss. All writes go through one connection (SQLite
+// allows one writer at a time anyway); concurrent writes are grouped into
+// one transaction, a failing write rolls back alone while the others
+// commit, and the fsync that makes a group durable overlaps the next
+// group's work. Reads may see a transaction up to one fsync before its
+// writer is told it is durable, as with any group commit. A background connection copies the
 // WAL back into the file, so the writer never stops for it. Reads use a
 // separate pool of read-only connections and never wait for the writer.
 //
@@ -131,7 +134,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		rdb.Close()
 		return nil, err
 	}
-	w, err := startWriter(ctx, wdb, prefix, ckpt.committed)
+	w, err := startWriter(ctx, wdb, prefix, path+"-wal", ckpt.committed)
 	if err != nil {
 		_ = ckpt.close()
 		wdb.Close()
@@ -169,9 +172,12 @@ func openWriteDB(ctx context.Context, path string, busy time.Duration) (*sql.DB,
 
 // writerParams are the write connection's settings:
 //   - journal_mode=WAL lets readers proceed while a write is in progress;
-//   - synchronous=FULL syncs the WAL on every commit, so an acknowledged
-//     commit survives power loss (NORMAL would only survive a crash of
-//     the process);
+//   - synchronous=NORMAL: COMMIT appends to the WAL without syncing it,
+//     and the writer's syncer fsyncs the WAL before any caller hears that
+//     its write succeeded (see writer), so an acknowledged commit
+//     survives power loss while the next group runs during the fsync.
+//     Checkpoints still sync the WAL before copying it and the database
+//     file after, and the WAL header when the log starts over;
 //   - busy_timeout waits for another process's write lock instead of
 //     failing at once;
 //   - foreign_keys enforces sync_tasks → entries;
@@ -186,7 +192,7 @@ func writerParams(busy time.Duration) string {
 	v := url.Values{}
 	v.Add("_pragma", "busy_timeout("+busyMillis(busy)+")")
 	v.Add("_pragma", "journal_mode(WAL)")
-	v.Add("_pragma", "synchronous(FULL)")
+	v.Add("_pragma", "synchronous(NORMAL)")
 	v.Add("_pragma", "foreign_keys(1)")
 	v.Add("_pragma", "temp_store(MEMORY)")
 	v.Add("_pragma", "cache_size(-32768)")

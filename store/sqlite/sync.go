@@ -15,18 +15,22 @@ import (
 const syncTaskSelect = `SELECT s.state, s.attempts, s.next_attempt, s.last_error, s.lease_owner, s.lease_until,
 	e.id, e.gateway, e.kind, e.gateway_ref, e.gateway_payment_id, e.payment_id, e.account,
 	e.amount, e.currency, e.reference, e.occurred_at, e.recorded_at
-	FROM {{p}}sync_tasks s JOIN {{p}}entries e ON e.id = s.entry_id`
+	FROM {{p}}sync_tasks s JOIN {{p}}entries e ON e.seq = s.entry_seq`
+
+// taskOf selects the task of the entry whose id is the statement's
+// parameter; each task is keyed by its entry's seq.
+const taskOf = `entry_seq = (SELECT seq FROM {{p}}entries WHERE id = ?)`
 
 // insertSyncTask queues a newly recorded entry, leased to the batch's
 // SyncOwner when it has one so that the caller may apply it at once.
-func (s *Store) insertSyncTask(ctx context.Context, q querier, e *payments.Entry, b *payments.Batch) error {
+func (s *Store) insertSyncTask(ctx context.Context, q querier, entrySeq int64, e *payments.Entry, b *payments.Batch) error {
 	var leaseUntil any
 	if b.SyncOwner != "" {
 		leaseUntil = micros(b.SyncLeaseUntil)
 	}
 	_, err := q.exec(ctx, `INSERT INTO {{p}}sync_tasks
-		(entry_id, state, attempts, next_attempt, lease_owner, lease_until) VALUES (?, 'pending', 0, ?, ?, ?)`,
-		e.ID, micros(b.Now), b.SyncOwner, leaseUntil)
+		(entry_seq, state, attempts, next_attempt, lease_owner, lease_until) VALUES (?, 'pending', 0, ?, ?, ?)`,
+		entrySeq, micros(b.Now), b.SyncOwner, leaseUntil)
 	if err != nil {
 		return fmt.Errorf("sqlite: queue sync of entry %s: %w", e.ID, err)
 	}
@@ -41,10 +45,10 @@ func (s *Store) ClaimSync(ctx context.Context, c payments.SyncClaim) ([]payments
 	err := s.writer.do(ctx, func(ctx context.Context, tx querier) error {
 		out = nil
 		rows, err := tx.query(ctx, `UPDATE {{p}}sync_tasks SET lease_owner = ?, lease_until = ?
-			WHERE seq IN (SELECT seq FROM {{p}}sync_tasks
+			WHERE entry_seq IN (SELECT entry_seq FROM {{p}}sync_tasks
 				WHERE state = 'pending' AND next_attempt <= ? AND (lease_until IS NULL OR lease_until <= ?)
-				ORDER BY seq LIMIT ?)
-			RETURNING seq`,
+				ORDER BY entry_seq LIMIT ?)
+			RETURNING entry_seq`,
 			c.Owner, micros(c.Now.Add(c.Lease)), micros(c.Now), micros(c.Now), payments.EffectiveLimit(c.Limit))
 		if err != nil {
 			return fmt.Errorf("sqlite: claim sync tasks: %w", err)
@@ -68,7 +72,7 @@ func (s *Store) ClaimSync(ctx context.Context, c payments.SyncClaim) ([]payments
 		// RETURNING cannot join, and its order is unspecified: read the
 		// claimed tasks back, oldest first, with their entries.
 		seqs, _ := json.Marshal(claimed)
-		out, err = s.listSyncTasks(ctx, tx, ` WHERE s.seq IN (SELECT value FROM json_each(?)) ORDER BY s.seq`, string(seqs))
+		out, err = s.listSyncTasks(ctx, tx, ` WHERE s.entry_seq IN (SELECT value FROM json_each(?)) ORDER BY s.entry_seq`, string(seqs))
 		return err
 	})
 	if err != nil {
@@ -84,7 +88,7 @@ func (s *Store) SettleSync(ctx context.Context, st payments.SyncSettlement) erro
 	return s.writer.do(ctx, func(ctx context.Context, tx querier) error {
 		res, err := tx.exec(ctx, `UPDATE {{p}}sync_tasks
 			SET state = ?, attempts = ?, next_attempt = ?, last_error = ?, lease_owner = '', lease_until = NULL
-			WHERE entry_id = ? AND state = 'pending' AND lease_owner = ?`,
+			WHERE `+taskOf+` AND state = 'pending' AND lease_owner = ?`,
 			string(st.State), st.Attempts, micros(st.NextAttempt), st.LastError, st.EntryID, st.Owner)
 		if err != nil {
 			return fmt.Errorf("sqlite: settle sync task %s: %w", st.EntryID, err)
@@ -99,7 +103,7 @@ func (s *Store) RequeueSync(ctx context.Context, entryID string, now time.Time) 
 	return s.writer.do(ctx, func(ctx context.Context, tx querier) error {
 		res, err := tx.exec(ctx, `UPDATE {{p}}sync_tasks
 			SET state = 'pending', attempts = 0, next_attempt = ?, last_error = ''
-			WHERE entry_id = ? AND state = 'parked'`, micros(now), entryID)
+			WHERE `+taskOf+` AND state = 'parked'`, micros(now), entryID)
 		if err != nil {
 			return fmt.Errorf("sqlite: requeue sync task %s: %w", entryID, err)
 		}
@@ -118,7 +122,7 @@ func (s *Store) checkOneRow(ctx context.Context, q querier, res sql.Result, entr
 		return nil
 	}
 	var state string
-	err = q.queryRow(ctx, `SELECT state FROM {{p}}sync_tasks WHERE entry_id = ?`, entryID).Scan(&state)
+	err = q.queryRow(ctx, `SELECT state FROM {{p}}sync_tasks WHERE `+taskOf, entryID).Scan(&state)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("sqlite: sync task %s: %w", entryID, payments.ErrNotFound)
 	}
@@ -137,9 +141,11 @@ func (s *Store) SyncTasks(ctx context.Context, f payments.SyncFilter) ([]payment
 	}
 	limit := payments.EffectiveLimit(f.Limit)
 	if f.State == "" {
-		return s.listSyncTasks(ctx, q, ` ORDER BY s.seq LIMIT ?`, limit)
+		return s.listSyncTasks(ctx, q, ` ORDER BY s.entry_seq LIMIT ?`, limit)
 	}
-	return s.listSyncTasks(ctx, q, ` WHERE s.state = ? ORDER BY s.seq LIMIT ?`, string(f.State), limit)
+	// Pending and parked tasks have an index each; a bound parameter
+	// cannot show SQLite that one applies, so the state is spelled out.
+	return s.listSyncTasks(ctx, q, ` WHERE s.state = '`+stateLiteral(f.State)+`' ORDER BY s.entry_seq LIMIT ?`, limit)
 }
 
 func (s *Store) listSyncTasks(ctx context.Context, q querier, tail string, args ...any) ([]payments.SyncTask, error) {
@@ -182,4 +188,14 @@ func scanSyncTask(row scanner) (*payments.SyncTask, error) {
 	e.Kind, e.Amount.Currency = payments.EntryKind(kind), payments.Currency(currency)
 	e.OccurredAt, e.RecordedAt = fromMicros(occurredAt), fromMicros(recordedAt)
 	return &t, nil
+}
+
+// stateLiteral is st as it may appear in SQL text: one of the three states
+// the table's CHECK admits, or one that matches no task.
+func stateLiteral(st payments.SyncState) string {
+	switch st {
+	case payments.SyncPending, payments.SyncDone, payments.SyncParked:
+		return string(st)
+	}
+	return "none"
 }

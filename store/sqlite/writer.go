@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // maxGroup caps how many writes share one transaction, bounding how long
@@ -35,6 +36,14 @@ type writeJob struct {
 // no contention a group is a single write and costs what a plain
 // transaction costs.
 //
+// The fsync is not the writer's: the connection runs with
+// synchronous=NORMAL, so COMMIT only appends the group's frames to the WAL,
+// and a syncer goroutine then fsyncs the WAL file itself before it reports
+// to the group's callers. The writer starts the next group meanwhile, so
+// the disk's flush and the next group's statements overlap instead of
+// taking turns; one fsync covers every group committed before it began.
+// Each caller still hears of its write only once it is on disk.
+//
 // It drives the transaction with plain BEGIN IMMEDIATE / COMMIT statements
 // on a connection it holds for its lifetime, rather than database/sql's Tx,
 // so that statements prepared once on that connection serve every
@@ -52,16 +61,45 @@ type writer struct {
 	careful bool
 	// committed is called after each commit; the checkpointer uses it.
 	committed func()
+	// commits counts COMMITs; only the writer's goroutine uses it. A
+	// group's outcome depends on the commits made up to its own.
+	commits uint64
+	// wal syncs the log; toSync carries committed groups to it.
+	wal       *walSyncer
+	toSync    chan *committedGroup
+	syncerEnd chan struct{}
+	// broken is set once the log could not be synced: from then on
+	// nothing the writer commits can be promised durable.
+	broken atomic.Pointer[error]
 }
 
+// committedGroup is a group whose transaction has ended, waiting for the
+// fsync that makes its outcome durable before its callers hear of it.
+type committedGroup struct {
+	jobs    []*writeJob
+	results []error
+	// commits is the writer's commit count once the group ended: every
+	// job's outcome rests on those commits, so they must be synced first.
+	commits uint64
+}
+
+// syncQueue bounds how many committed groups may wait for an fsync before
+// the writer waits too.
+const syncQueue = 64
+
 // startWriter takes the write connection from db and starts committing;
-// it calls committed after each commit.
-func startWriter(ctx context.Context, db *sql.DB, prefix string, committed func()) (*writer, error) {
+// it calls committed after each commit and syncs the log at walPath
+// before acknowledging.
+func startWriter(ctx context.Context, db *sql.DB, prefix, walPath string, committed func()) (*writer, error) {
 	w, err := newWriter(ctx, db, prefix)
 	if err != nil {
 		return nil, err
 	}
 	w.committed = committed
+	w.wal = &walSyncer{path: walPath, sync: syncData}
+	w.toSync = make(chan *committedGroup, syncQueue)
+	w.syncerEnd = make(chan struct{})
+	go w.syncLoop()
 	go w.loop()
 	return w, nil
 }
@@ -104,6 +142,9 @@ func (w *writer) do(ctx context.Context, fn writeFunc) error {
 
 func (w *writer) loop() {
 	defer close(w.exited)
+	if w.toSync != nil {
+		defer close(w.toSync)
+	}
 	for {
 		var first *writeJob
 		select {
@@ -121,13 +162,62 @@ func (w *writer) loop() {
 				break gather
 			}
 		}
-		w.commitGroup(group)
+		if broken := w.broken.Load(); broken != nil {
+			w.finish(group, make([]error, len(group)), *broken)
+			continue
+		}
+		results, err := w.commitGroup(group)
+		if err != nil {
+			// Nothing of the group committed; what its jobs saw of
+			// earlier groups does not change that.
+			w.finish(group, results, err)
+			continue
+		}
+		w.toSync <- &committedGroup{jobs: group, results: results, commits: w.commits}
 	}
 }
 
-// commitGroup runs every job of the group in one transaction and reports to
-// each job once the transaction's fate is known: a job's success is only
-// real once COMMIT has returned.
+// syncLoop reports committed groups to their callers once the log holding
+// them is on disk. It takes every group waiting and syncs once for all of
+// them: an fsync that starts after a group's COMMIT covers that group.
+func (w *writer) syncLoop() {
+	defer close(w.syncerEnd)
+	var synced uint64 // commits known to be on disk
+	for g := range w.toSync {
+		groups := []*committedGroup{g}
+	gather:
+		for {
+			select {
+			case g, ok := <-w.toSync:
+				if !ok {
+					break gather
+				}
+				groups = append(groups, g)
+			default:
+				break gather
+			}
+		}
+		var err error
+		if upTo := groups[len(groups)-1].commits; upTo > synced {
+			if err = w.wal.syncLog(); err != nil {
+				// The groups did commit, and may or may not be on disk:
+				// the store cannot promise anything any more.
+				err = fmt.Errorf("sqlite: syncing the write-ahead log failed, so writes since the last sync may be lost and the store takes no more writes; reopen it: %w", err)
+				w.broken.CompareAndSwap(nil, &err)
+			} else {
+				synced = upTo
+			}
+		}
+		for _, g := range groups {
+			w.finish(g.jobs, g.results, err)
+		}
+	}
+}
+
+// commitGroup runs every job of the group in one transaction and returns
+// each job's result, and the group's error when the transaction did not
+// commit, which overrides every success: a job's success is only real once
+// COMMIT has returned (and, for its caller, once the log is synced).
 //
 // A failing job must roll back alone. A savepoint per job would give it
 // that, at the price of two more statements and a copy of every page the
@@ -138,20 +228,19 @@ func (w *writer) loop() {
 // no failure, so that a stream of failing writes costs what savepoints
 // cost, never each group twice. A group of one job needs no savepoint: its
 // transaction rolls back exactly its job.
-func (w *writer) commitGroup(group []*writeJob) {
+func (w *writer) commitGroup(group []*writeJob) (results []error, err error) {
 	if len(group) == 1 || !w.careful {
 		results, err := w.runBare(group)
 		if !errors.Is(err, errJobFailed) {
-			w.finish(group, results, err)
-			return
+			return results, err
 		}
 		w.careful = true
 	}
-	results, err := w.runWithSavepoints(group)
+	results, err = w.runWithSavepoints(group)
 	if err == nil {
 		w.careful = slices.ContainsFunc(results, func(err error) bool { return err != nil })
 	}
-	w.finish(group, results, err)
+	return results, err
 }
 
 // errJobFailed reports that a job of a group run without savepoints failed
@@ -216,6 +305,7 @@ func (w *writer) commit(ctx context.Context) error {
 		w.rollback(ctx)
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
+	w.commits++
 	w.committed()
 	return nil
 }
@@ -271,11 +361,12 @@ func (w *writer) close() error {
 	w.once.Do(func() {
 		close(w.stop)
 		<-w.exited
-		w.stmts.close()
-		err = w.conn.Close()
-		if cerr := w.db.Close(); err == nil {
-			err = cerr
+		if w.syncerEnd != nil {
+			<-w.syncerEnd
 		}
+		err = w.wal.close()
+		w.stmts.close()
+		err = errors.Join(err, w.conn.Close(), w.db.Close())
 	})
 	return err
 }

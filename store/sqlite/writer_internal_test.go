@@ -45,11 +45,12 @@ func TestGroupRollsBackOnlyTheFailingJob(t *testing.T) {
 		{ctx: canceled, run: insert("canceled", nil), done: make(chan error, 1)},
 		{ctx: ctx, run: insert("last", nil), done: make(chan error, 1)},
 	}
-	w.commitGroup(group)
-	assert.NoError(t, <-group[0].done)
-	assert.ErrorIs(t, <-group[1].done, errBoom)
-	assert.ErrorIs(t, <-group[2].done, context.Canceled)
-	assert.NoError(t, <-group[3].done)
+	results, err := w.commitGroup(group)
+	require.NoError(t, err)
+	assert.NoError(t, results[0])
+	assert.ErrorIs(t, results[1], errBoom)
+	assert.ErrorIs(t, results[2], context.Canceled)
+	assert.NoError(t, results[3])
 	close(w.exited) // as if a loop had run and ended
 	require.NoError(t, w.close())
 
@@ -102,10 +103,8 @@ func TestSavepointsOnlyAfterFailures(t *testing.T) {
 			group = append(group, job(f))
 		}
 		runs = 0
-		w.commitGroup(group)
-		for _, j := range group {
-			errs = append(errs, <-j.done)
-		}
+		errs, err := w.commitGroup(group)
+		require.NoError(t, err)
 		return errs
 	}
 

@@ -6,6 +6,8 @@
 -- STRICT, so an integer overflow that SQLite would turn into a REAL is an
 -- error instead of an inexact amount.
 
+-- Rows are keyed by id; ids the library issues begin with their creation
+-- time (payments.NewPaymentID), so new rows land at the end of the tree.
 CREATE TABLE {{p}}payments (
     id             TEXT    NOT NULL PRIMARY KEY,
     gateway        TEXT    NOT NULL,
@@ -20,17 +22,20 @@ CREATE TABLE {{p}}payments (
     metadata       TEXT,                        -- JSON object
     created_at     INTEGER NOT NULL,
     updated_at     INTEGER NOT NULL
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 -- A gateway's payment id names one payment; payments not yet known to the
 -- gateway have none.
 CREATE UNIQUE INDEX {{p}}payments_gateway_id ON {{p}}payments (gateway, gateway_id)
     WHERE gateway_id <> '';
 
--- id is derived from (gateway, kind, gateway_ref) (payments.EntryID); both
--- are unique so that recording an entry is idempotent by constraint.
+-- id is derived from (gateway, kind, gateway_ref) (payments.EntryID, which
+-- Batch.Validate checks), so its uniqueness is the ledger key's: recording
+-- an entry is idempotent by this constraint. seq is the order of insertion,
+-- which the outbox follows.
 CREATE TABLE {{p}}entries (
-    id                 TEXT    NOT NULL PRIMARY KEY,
+    seq                INTEGER PRIMARY KEY,
+    id                 TEXT    NOT NULL UNIQUE,
     gateway            TEXT    NOT NULL,
     kind               TEXT    NOT NULL,
     gateway_ref        TEXT    NOT NULL,
@@ -41,8 +46,7 @@ CREATE TABLE {{p}}entries (
     currency           TEXT    NOT NULL,
     reference          TEXT    NOT NULL DEFAULT '',
     occurred_at        INTEGER NOT NULL,
-    recorded_at        INTEGER NOT NULL,
-    UNIQUE (gateway, kind, gateway_ref)
+    recorded_at        INTEGER NOT NULL
 ) STRICT;
 
 CREATE INDEX {{p}}entries_recorded ON {{p}}entries (recorded_at, id);
@@ -79,17 +83,22 @@ CREATE TABLE {{p}}notifications (
 ) STRICT;
 
 -- Listings are newest first by received_at: a slow request may be journaled
--- after requests that arrived later.
+-- after requests that arrived later. Most notifications are recorded or
+-- duplicates, and a listing of those reads the received_at index; the index
+-- by outcome holds only the few an operator looks for.
 CREATE INDEX {{p}}notifications_received ON {{p}}notifications (received_at, seq);
 CREATE INDEX {{p}}notifications_gateway ON {{p}}notifications (gateway, received_at, seq);
-CREATE INDEX {{p}}notifications_outcome ON {{p}}notifications (outcome, received_at, seq);
+CREATE INDEX {{p}}notifications_outcome ON {{p}}notifications (outcome, received_at, seq)
+    WHERE outcome NOT IN ('recorded', 'duplicate');
 
--- The outbox: one task per entry, until the host's BalanceService has
--- applied it. A live lease is lease_until in the future.
+-- The outbox: one task per entry, keyed by the entry's seq (queue order),
+-- until the host's BalanceService has applied it. A live lease is
+-- lease_until in the future. Done tasks leave both indexes. The CHECK is
+-- spelled with OR: SQLite evaluates an IN list of three or more values by
+-- building a temporary b-tree on every insert.
 CREATE TABLE {{p}}sync_tasks (
-    seq          INTEGER PRIMARY KEY, -- queue order
-    entry_id     TEXT    NOT NULL UNIQUE REFERENCES {{p}}entries (id),
-    state        TEXT    NOT NULL CHECK (state IN ('pending', 'done', 'parked')),
+    entry_seq    INTEGER PRIMARY KEY REFERENCES {{p}}entries (seq),
+    state        TEXT    NOT NULL CHECK (state = 'pending' OR state = 'done' OR state = 'parked'),
     attempts     INTEGER NOT NULL DEFAULT 0,
     next_attempt INTEGER NOT NULL,
     last_error   TEXT    NOT NULL DEFAULT '',
@@ -97,4 +106,5 @@ CREATE TABLE {{p}}sync_tasks (
     lease_until  INTEGER
 ) STRICT;
 
-CREATE INDEX {{p}}sync_tasks_state ON {{p}}sync_tasks (state, seq);
+CREATE INDEX {{p}}sync_tasks_pending ON {{p}}sync_tasks (entry_seq) WHERE state = 'pending';
+CREATE INDEX {{p}}sync_tasks_parked ON {{p}}sync_tasks (entry_seq) WHERE state = 'parked';
