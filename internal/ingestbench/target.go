@@ -85,7 +85,7 @@ func openStore(ctx context.Context, name string) (payments.Store, string, func()
 		if err != nil {
 			return nil, "", nil, err
 		}
-		return s, "SQLite (synchronous=FULL)", func() { _ = s.Close(); _ = os.RemoveAll(dir) }, nil
+		return s, "SQLite (WAL fsynced before each ack)", func() { _ = s.Close(); _ = os.RemoveAll(dir) }, nil
 	case "postgres":
 		dsn := os.Getenv("PAYMENTS_POSTGRES_DSN")
 		if dsn == "" {

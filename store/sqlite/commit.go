@@ -20,6 +20,13 @@ func (s *Store) Commit(ctx context.Context, b *payments.Batch) (*payments.BatchR
 	if b.Notification != nil && b.Notification.ID == "" {
 		return nil, fmt.Errorf("sqlite: notification without id: %w", payments.ErrInvalidInput)
 	}
+	var header any
+	if b.Notification != nil {
+		var err error
+		if header, err = encodeHeader(b.Notification.Header); err != nil {
+			return nil, err
+		}
+	}
 	var (
 		res     *payments.BatchResult
 		outcome payments.Outcome
@@ -28,7 +35,7 @@ func (s *Store) Commit(ctx context.Context, b *payments.Batch) (*payments.BatchR
 		// The closure may run and still not commit (its group can fail
 		// later), so it only hands its results out through the variables
 		// that Commit reads after success.
-		bt := &batchTx{s: s, tx: tx, b: b, res: &payments.BatchResult{}, now: storedTime(b.Now)}
+		bt := &batchTx{s: s, tx: tx, b: b, header: header, res: &payments.BatchResult{}, now: storedTime(b.Now)}
 		o, err := bt.run(ctx)
 		res, outcome = bt.res, o
 		return err
@@ -44,10 +51,12 @@ func (s *Store) Commit(ctx context.Context, b *payments.Batch) (*payments.BatchR
 
 // batchTx applies one Batch inside a write transaction.
 type batchTx struct {
-	s   *Store
-	tx  querier
-	b   *payments.Batch
-	res *payments.BatchResult
+	s  *Store
+	tx querier
+	b  *payments.Batch
+	// header is b.Notification's, encoded.
+	header any
+	res    *payments.BatchResult
 	// now is b.Now as stored, to the microsecond, so that what the result
 	// reports equals what a later read returns.
 	now time.Time
@@ -77,7 +86,7 @@ func (t *batchTx) run(ctx context.Context) (payments.Outcome, error) {
 	}
 	n := *t.b.Notification
 	n.Outcome = outcome
-	if err := t.s.insertNotification(ctx, t.tx, &n); err != nil {
+	if err := t.s.insertNotification(ctx, t.tx, &n, t.header); err != nil {
 		return "", err
 	}
 	return outcome, nil

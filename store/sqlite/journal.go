@@ -19,17 +19,19 @@ func (s *Store) AppendNotification(ctx context.Context, n *payments.Notification
 	if n.ID == "" {
 		return fmt.Errorf("sqlite: notification without id: %w", payments.ErrInvalidInput)
 	}
-	return s.writer.do(ctx, func(ctx context.Context, tx querier) error {
-		return s.insertNotification(ctx, tx, n)
-	})
-}
-
-// insertNotification journals n; a taken id is ErrConflict.
-func (s *Store) insertNotification(ctx context.Context, q querier, n *payments.Notification) error {
 	header, err := encodeHeader(n.Header)
 	if err != nil {
 		return err
 	}
+	return s.writer.do(ctx, func(ctx context.Context, tx querier) error {
+		return s.insertNotification(ctx, tx, n, header)
+	})
+}
+
+// insertNotification journals n with its header as encodeHeader returned
+// it, encoded before the write so that the writer does not spend its time
+// on it; a taken id is ErrConflict.
+func (s *Store) insertNotification(ctx context.Context, q querier, n *payments.Notification, header any) error {
 	res, err := q.exec(ctx, `INSERT INTO {{p}}notifications (`+notificationColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 		n.ID, n.Gateway, micros(n.ReceivedAt), n.RemoteAddr, header, n.Body, n.Verified, string(n.Outcome),
