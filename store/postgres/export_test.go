@@ -38,3 +38,22 @@ func (s *Store) CommitTogether(ctx context.Context, batches ...*payments.Batch) 
 	}
 	return results, errs
 }
+
+// Listing queries, rendered for s, for tests that look at their plans.
+
+func (s *Store) EntriesSQL(f payments.EntryFilter) (string, []any) {
+	q, args := entriesQuery(f)
+	return s.sql(q), args
+}
+
+func (s *Store) NotificationsSQL(f payments.NotificationFilter) (string, []any) {
+	q, args := notificationsQuery(f)
+	return s.sql(q), args
+}
+
+func (s *Store) SyncTasksSQL(f payments.SyncFilter) (string, []any) {
+	q, args := syncTasksQuery(f)
+	return s.sql(q), args
+}
+
+func (s *Store) ClaimSyncSQL() string { return s.sql(claimSyncQuery) }

@@ -91,6 +91,7 @@ type Store struct {
 	ownsPool  bool
 	opts      Options
 	names     *strings.Replacer
+	rendered  sync.Map // query template → SQL, see sql
 	committer *committer
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -192,5 +193,14 @@ func (s *Store) usable() error {
 	return nil
 }
 
-// sql renders the table placeholders of a query.
-func (s *Store) sql(query string) string { return s.names.Replace(query) }
+// sql renders the table placeholders of a query. Queries are a fixed set
+// of templates, and each group commit renders several long ones, so each is
+// rendered once and looked up after that.
+func (s *Store) sql(query string) string {
+	if rendered, ok := s.rendered.Load(query); ok {
+		return rendered.(string)
+	}
+	rendered := s.names.Replace(query)
+	s.rendered.Store(query, rendered)
+	return rendered
+}

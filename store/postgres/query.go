@@ -31,6 +31,12 @@ func (w *where) add(column, value string) {
 	w.conds = append(w.conds, column+" = $"+strconv.Itoa(len(w.args)))
 }
 
+// addPredicate adds a condition written out in the query's text: the
+// predicate of a partial index that the condition on a parameter implies.
+// A prepared statement is planned without its parameters' values, so the
+// planner uses a partial index only when the query states its predicate.
+func (w *where) addPredicate(cond string) { w.conds = append(w.conds, cond) }
+
 // limit adds the listing's row limit as a parameter and returns its
 // placeholder; a limit that is not positive is payments.DefaultListLimit.
 func (w *where) limit(n int) string {

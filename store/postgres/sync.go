@@ -28,26 +28,29 @@ func (s *Store) ClaimSync(ctx context.Context, c payments.SyncClaim) ([]payments
 	if err := s.usable(); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, s.sql(`WITH due AS MATERIALIZED (
-			SELECT entry_id FROM {sync}
-			WHERE state = 'pending' AND next_attempt <= $2 AND (lease_until IS NULL OR lease_until <= $2)
-			ORDER BY next_attempt, seq
-			LIMIT $4
-			FOR UPDATE SKIP LOCKED
-		), t AS (
-			UPDATE {sync} SET lease_owner = $1, lease_until = $3
-			WHERE entry_id IN (SELECT entry_id FROM due)
-			RETURNING *
-		)
-		SELECT `+taskColumns+` FROM t JOIN {entries} e ON e.id = t.entry_id
-		ORDER BY t.next_attempt, t.seq`),
-		c.Owner, c.Now, c.Now.Add(c.Lease), payments.EffectiveLimit(c.Limit))
+	rows, err := s.pool.Query(ctx, s.sql(claimSyncQuery), c.Owner, c.Now, c.Now.Add(c.Lease), payments.EffectiveLimit(c.Limit))
 	if err != nil {
 		return nil, fail("claim sync tasks", err)
 	}
 	list, err := collect(rows, scanTask)
 	return list, fail("claim sync tasks", err)
 }
+
+// claimSyncQuery leases to $1 up to $4 tasks due at $2, until $3. It reads
+// the due tasks from the partial index of pending ones, in its order.
+const claimSyncQuery = `WITH due AS MATERIALIZED (
+		SELECT entry_id FROM {sync}
+		WHERE state = 'pending' AND next_attempt <= $2 AND (lease_until IS NULL OR lease_until <= $2)
+		ORDER BY next_attempt, seq
+		LIMIT $4
+		FOR UPDATE SKIP LOCKED
+	), t AS (
+		UPDATE {sync} SET lease_owner = $1, lease_until = $3
+		WHERE entry_id IN (SELECT entry_id FROM due)
+		RETURNING *
+	)
+	SELECT ` + taskColumns + ` FROM t JOIN {entries} e ON e.id = t.entry_id
+	ORDER BY t.next_attempt, t.seq`
 
 // SettleSync implements payments.Store. It changes the task only while it
 // is pending and leased to s.Owner, in one conditional UPDATE, so a lease
@@ -95,16 +98,30 @@ func (s *Store) SyncTasks(ctx context.Context, f payments.SyncFilter) ([]payment
 	if err := s.usable(); err != nil {
 		return nil, err
 	}
-	var w where
-	w.add("t.state", string(f.State))
-	query := "SELECT " + taskColumns + " FROM {sync} t JOIN {entries} e ON e.id = t.entry_id" + w.sql() +
-		" ORDER BY t.seq LIMIT " + w.limit(f.Limit)
-	rows, err := s.pool.Query(ctx, s.sql(query), w.args...)
+	query, args := syncTasksQuery(f)
+	rows, err := s.pool.Query(ctx, s.sql(query), args...)
 	if err != nil {
 		return nil, fail("list sync tasks", err)
 	}
 	list, err := collect(rows, scanTask)
 	return list, fail("list sync tasks", err)
+}
+
+// syncTasksQuery is the listing of the tasks f selects. Pending and parked
+// tasks are found through partial indexes, whose predicates are written
+// out for the prepared statement (see where.addPredicate).
+func syncTasksQuery(f payments.SyncFilter) (string, []any) {
+	var w where
+	w.add("t.state", string(f.State))
+	switch f.State {
+	case payments.SyncPending:
+		w.addPredicate("t.state = 'pending'")
+	case payments.SyncParked:
+		w.addPredicate("t.state = 'parked'")
+	}
+	query := "SELECT " + taskColumns + " FROM {sync} t JOIN {entries} e ON e.id = t.entry_id" + w.sql() +
+		" ORDER BY t.seq LIMIT " + w.limit(f.Limit)
+	return query, w.args
 }
 
 // RequeueSync implements payments.Store.

@@ -1,14 +1,27 @@
 -- Initial schema. Table names are written as {payments}, {entries}, ... and
 -- index names as {prefix}...; Migrations renders them for the Options' schema
 -- and table prefix.
+--
+-- Every webhook inserts a payment or updates one, and inserts an entry, a
+-- sync task and a notification, so each index below is paid for on every
+-- webhook; there is one only where a unique constraint or a query of the
+-- Store needs it. Listings that filter on a column without an index of its
+-- own (entries by gateway, notifications by a common outcome, done sync
+-- tasks) read the listing's ordered index and skip rows that do not match:
+-- those values are common, so few rows are skipped before the limit is met.
+--
+-- Keys and ids are compared bytewise (COLLATE "C"): they are tokens, not
+-- words. A linguistic collation would cost a strcoll call per comparison in
+-- every index descent, and could order ids unlike Go's byte order, in which
+-- the group commit sorts rows to lock them in the order the database does.
 
 CREATE TABLE {payments} (
-	id             TEXT PRIMARY KEY,
-	gateway        TEXT NOT NULL,
-	gateway_id     TEXT NOT NULL DEFAULT '',
-	account        TEXT NOT NULL DEFAULT '',
+	id             TEXT COLLATE "C" PRIMARY KEY,
+	gateway        TEXT COLLATE "C" NOT NULL,
+	gateway_id     TEXT COLLATE "C" NOT NULL DEFAULT '',
+	account        TEXT COLLATE "C" NOT NULL DEFAULT '',
 	amount         BIGINT NOT NULL DEFAULT 0,
-	currency       TEXT NOT NULL DEFAULT '',
+	currency       TEXT COLLATE "C" NOT NULL DEFAULT '',
 	reference      TEXT NOT NULL DEFAULT '',
 	status         TEXT NOT NULL DEFAULT '',
 	redirect_url   TEXT NOT NULL DEFAULT '',
@@ -23,7 +36,6 @@ CREATE TABLE {payments} (
 -- repeat the index's predicate so that prepared statements can use it.
 CREATE UNIQUE INDEX {prefix}payments_gateway_id_key
 	ON {payments} (gateway, gateway_id) WHERE gateway_id <> '';
-CREATE INDEX {prefix}payments_account_idx ON {payments} (account);
 
 -- The entry id is derived from the ledger key (gateway, kind, gateway_ref)
 -- and checked against it before anything is written, so the primary key is
@@ -32,27 +44,29 @@ CREATE INDEX {prefix}payments_account_idx ON {payments} (account);
 -- into "nothing inserted" only on its arbiter index, and a second unique
 -- index over the same key would make some of those races fail instead.
 CREATE TABLE {entries} (
-	id                 TEXT PRIMARY KEY,
-	gateway            TEXT NOT NULL,
+	id                 TEXT COLLATE "C" PRIMARY KEY,
+	gateway            TEXT COLLATE "C" NOT NULL,
 	kind               TEXT NOT NULL,
 	gateway_ref        TEXT NOT NULL,
 	gateway_payment_id TEXT NOT NULL DEFAULT '',
-	payment_id         TEXT NOT NULL DEFAULT '',
-	account            TEXT NOT NULL,
+	payment_id         TEXT COLLATE "C" NOT NULL DEFAULT '',
+	account            TEXT COLLATE "C" NOT NULL,
 	amount             BIGINT NOT NULL,
-	currency           TEXT NOT NULL,
+	currency           TEXT COLLATE "C" NOT NULL,
 	reference          TEXT NOT NULL DEFAULT '',
 	occurred_at        TIMESTAMPTZ NOT NULL,
 	recorded_at        TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX {prefix}entries_recorded_idx ON {entries} (recorded_at, id);
 CREATE INDEX {prefix}entries_account_idx ON {entries} (account, recorded_at, id);
-CREATE INDEX {prefix}entries_payment_idx ON {entries} (payment_id, recorded_at, id);
-CREATE INDEX {prefix}entries_gateway_idx ON {entries} (gateway, recorded_at, id);
+-- Only entries of a known payment are listed by payment id; the listing
+-- repeats the predicate, as look-ups by gateway id do.
+CREATE INDEX {prefix}entries_payment_idx ON {entries} (payment_id, recorded_at, id)
+	WHERE payment_id <> '';
 
 CREATE TABLE {balances} (
-	account    TEXT NOT NULL,
-	currency   TEXT NOT NULL,
+	account    TEXT COLLATE "C" NOT NULL,
+	currency   TEXT COLLATE "C" NOT NULL,
 	amount     BIGINT NOT NULL,
 	entries    BIGINT NOT NULL,
 	updated_at TIMESTAMPTZ NOT NULL,
@@ -62,36 +76,46 @@ CREATE TABLE {balances} (
 -- The journal has no foreign key to payments: a notification outlives the
 -- payment it was about, and many are about no known payment at all. It is
 -- listed newest first by received_at; seq, the order rows were journaled
--- in, breaks ties.
+-- in, breaks ties. seq comes from its identity sequence, so it needs no
+-- unique index to be unique.
 CREATE TABLE {notifications} (
-	id          TEXT PRIMARY KEY,
-	seq         BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
-	gateway     TEXT NOT NULL,
+	id          TEXT COLLATE "C" PRIMARY KEY,
+	seq         BIGINT GENERATED ALWAYS AS IDENTITY,
+	gateway     TEXT COLLATE "C" NOT NULL,
 	received_at TIMESTAMPTZ NOT NULL,
 	remote_addr TEXT NOT NULL DEFAULT '',
 	header      JSONB,
 	body        BYTEA,
 	verified    BOOLEAN NOT NULL,
-	outcome     TEXT NOT NULL,
+	outcome     TEXT COLLATE "C" NOT NULL,
 	event_id    TEXT NOT NULL DEFAULT '',
 	event_type  TEXT NOT NULL DEFAULT '',
 	detail      TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX {prefix}notifications_received_idx ON {notifications} (received_at, seq);
 CREATE INDEX {prefix}notifications_gateway_idx ON {notifications} (gateway, received_at, seq);
-CREATE INDEX {prefix}notifications_outcome_idx ON {notifications} (outcome, received_at, seq);
+-- Nearly every notification is recorded or a duplicate, and a listing of
+-- those reads the received_at index; this one holds only the outcomes an
+-- operator looks for, which the listing names with the same literal
+-- predicate so that its prepared statement can use it.
+CREATE INDEX {prefix}notifications_outcome_idx ON {notifications} (outcome, received_at, seq)
+	WHERE outcome NOT IN ('recorded', 'duplicate');
 
 -- One outbox row per entry; seq orders it by creation.
 CREATE TABLE {sync} (
-	entry_id     TEXT PRIMARY KEY,
+	entry_id     TEXT COLLATE "C" PRIMARY KEY,
 	seq          BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
-	state        TEXT NOT NULL CHECK (state IN ('pending', 'done', 'parked')),
+	state        TEXT COLLATE "C" NOT NULL CHECK (state IN ('pending', 'done', 'parked')),
 	attempts     INTEGER NOT NULL DEFAULT 0,
 	next_attempt TIMESTAMPTZ NOT NULL,
 	last_error   TEXT NOT NULL DEFAULT '',
 	lease_owner  TEXT NOT NULL DEFAULT '',
 	lease_until  TIMESTAMPTZ
 );
--- ClaimSync scans only pending rows, by due time.
+-- ClaimSync scans only pending rows, by due time. Listings by state read
+-- pending and parked tasks, which are few, from indexes that hold only
+-- them, in seq order; done tasks, nearly all of them, are read through the
+-- seq index. A task leaves the pending indexes when it is settled.
 CREATE INDEX {prefix}sync_due_idx ON {sync} (next_attempt, seq) WHERE state = 'pending';
-CREATE INDEX {prefix}sync_state_idx ON {sync} (state, seq);
+CREATE INDEX {prefix}sync_pending_idx ON {sync} (seq) WHERE state = 'pending';
+CREATE INDEX {prefix}sync_parked_idx ON {sync} (seq) WHERE state = 'parked';
