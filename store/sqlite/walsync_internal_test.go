@@ -92,3 +92,32 @@ func TestFailedLogSyncStopsWrites(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(100), b.Money.Amount, "the second write never ran")
 }
+
+// TestNoSuccessAfterAFailedLogSync checks the syncer itself: groups that
+// were already committed when a flush failed are not acknowledged by a
+// later flush that succeeds, because they rest on what the failed flush
+// may have lost.
+func TestNoSuccessAfterAFailedLogSync(t *testing.T) {
+	errDisk := errors.New("input/output error")
+	failures := []error{errDisk, nil}
+	w := &writer{toSync: make(chan *committedGroup, 2), syncerEnd: make(chan struct{})}
+	w.wal = &walSyncer{path: filepath.Join(t.TempDir(), "log"), sync: func(*os.File) error {
+		err := failures[0]
+		failures = failures[1:]
+		return err
+	}}
+	require.NoError(t, os.WriteFile(w.wal.path, nil, 0o600))
+	defer w.wal.close()
+	group := func(commits uint64) *writeJob {
+		j := &writeJob{done: make(chan error, 1)}
+		w.toSync <- &committedGroup{jobs: []*writeJob{j}, results: []error{nil}, commits: commits}
+		return j
+	}
+	go w.syncLoop()
+	first := group(1)
+	assert.ErrorIs(t, <-first.done, errDisk)
+	second := group(2)
+	assert.ErrorIs(t, <-second.done, errDisk)
+	close(w.toSync)
+	<-w.syncerEnd
+}

@@ -198,7 +198,11 @@ func (w *writer) syncLoop() {
 			}
 		}
 		var err error
-		if upTo := groups[len(groups)-1].commits; upTo > synced {
+		if broken := w.broken.Load(); broken != nil {
+			// A later flush may succeed without the failed one's frames
+			// having reached the disk, and these groups rest on them.
+			err = *broken
+		} else if upTo := groups[len(groups)-1].commits; upTo > synced {
 			if err = w.wal.syncLog(); err != nil {
 				// The groups did commit, and may or may not be on disk:
 				// the store cannot promise anything any more.
