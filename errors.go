@@ -35,13 +35,12 @@ var (
 	ErrUnattributed = errors.New("no account for payment")
 )
 
-// PermanentError marks a BalanceService failure that retrying cannot fix.
-// The sync loop parks the entry instead of retrying it; see Permanent.
-type PermanentError struct{ Err error }
+// permanentError marks a BalanceService failure that retrying cannot fix.
+type permanentError struct{ err error }
 
-func (e *PermanentError) Error() string { return "permanent: " + e.Err.Error() }
+func (e *permanentError) Error() string { return "permanent: " + e.err.Error() }
 
-func (e *PermanentError) Unwrap() error { return e.Err }
+func (e *permanentError) Unwrap() error { return e.err }
 
 // Permanent wraps err so that the sync loop parks the entry it failed on
 // instead of retrying it. Parked entries are listed by Service.SyncTasks and
@@ -50,12 +49,12 @@ func Permanent(err error) error {
 	if err == nil {
 		return nil
 	}
-	return &PermanentError{Err: err}
+	return &permanentError{err: err}
 }
 
 // IsPermanent reports whether err, or an error it wraps, was marked with
 // Permanent.
 func IsPermanent(err error) bool {
-	var p *PermanentError
+	var p *permanentError
 	return errors.As(err, &p)
 }

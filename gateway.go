@@ -2,7 +2,6 @@ package payments
 
 import (
 	"context"
-	"net/http"
 	"time"
 )
 
@@ -38,6 +37,15 @@ type Changes struct {
 // Empty reports whether the changes carry nothing to record.
 func (c *Changes) Empty() bool { return len(c.Payments) == 0 && len(c.Entries) == 0 }
 
+// Validate checks every update and entry as the ledger will before it
+// records them (a known status, a key, a known currency, an amount whose
+// sign matches its kind), taking gateway as the gateway of entries that name
+// none. A driver's tests use it on what the driver reports.
+func (c *Changes) Validate(gateway string) error {
+	_, err := validateChanges(gateway, c.Payments, c.Entries)
+	return err
+}
+
 // HeaderNamer is implemented by drivers that need request headers; the
 // journal keeps only the headers named here, never the full set, and
 // Service.Replay hands only these back to the driver. A driver that reads a
@@ -46,11 +54,25 @@ type HeaderNamer interface {
 	WebhookHeaders() []string
 }
 
-// Acknowledger is implemented by drivers whose gateway expects a specific
-// body in the 2xx answer to a webhook (Payeer wants "orderid|success",
-// Anypay "OK"). It is called only after the notification was recorded.
-type Acknowledger interface {
-	Acknowledge(w http.ResponseWriter, req *WebhookRequest, changes *Changes)
+// WebhookReply is the HTTP answer to one webhook.
+type WebhookReply struct {
+	Status      int
+	ContentType string
+	Body        []byte
+}
+
+// WebhookReplier is implemented by drivers whose gateway expects a
+// particular answer to its webhooks (Payeer wants "<orderid>|success",
+// Anypay "OK"). The Service calls it for every notification it handled,
+// with res.Reply holding the answer it would give: 200 with the outcome as
+// JSON once the notification is recorded, duplicate, ignored or parked; 400,
+// 401 or 409 when it was rejected; 500 when it could not be recorded. The
+// driver may change the body and content type, and the status within its
+// class: a failure stays a failure and an acknowledgement an
+// acknowledgement, whatever the driver answers. res.Changes is nil when the
+// notification did not verify.
+type WebhookReplier interface {
+	WebhookReply(req *WebhookRequest, res *WebhookResult) WebhookReply
 }
 
 // CaptureMode says when an authorized payment is captured.
@@ -93,34 +115,19 @@ type CheckoutCreator interface {
 	CreateCheckout(ctx context.Context, req CheckoutRequest) (*Checkout, error)
 }
 
-// OperationRequest is a capture, cancel or refund of one payment.
-type OperationRequest struct {
-	Payment Payment
-	// Amount is nil for the full (remaining) amount, else a partial amount.
-	Amount *Money
-	// Reason is passed to gateways that take one (refund reasons).
-	Reason string
-	// Params carries what only one gateway needs, under keys its driver
-	// documents (a crypto refund's destination address).
-	Params map[string]string
-	// IdempotencyKey is derived by the Service from its own ids, so a retried
-	// call never moves money twice.
-	IdempotencyKey string
-}
-
 // Capturer captures authorized payments, fully or partially.
 type Capturer interface {
-	Capture(ctx context.Context, req OperationRequest) (*Changes, error)
+	Capture(ctx context.Context, p Payment, opts CaptureOptions) (*Changes, error)
 }
 
 // Canceler cancels payments that have not been captured.
 type Canceler interface {
-	Cancel(ctx context.Context, req OperationRequest) (*Changes, error)
+	Cancel(ctx context.Context, p Payment, opts CancelOptions) (*Changes, error)
 }
 
 // Refunder refunds captured payments, fully or partially.
 type Refunder interface {
-	Refund(ctx context.Context, req OperationRequest) (*Changes, error)
+	Refund(ctx context.Context, p Payment, opts RefundOptions) (*Changes, error)
 }
 
 // PurchaseRequest is a purchase a client app reports (an App Store

@@ -37,13 +37,13 @@ type ComponentHealth struct {
 	Latency time.Duration
 }
 
-// ProbeTimeout bounds each health probe when ctx has no sooner deadline, so
+// probeTimeout bounds each health probe when ctx has no sooner deadline, so
 // one gateway that hangs cannot hang a status endpoint.
-const ProbeTimeout = 10 * time.Second
+const probeTimeout = 10 * time.Second
 
 // Health checks the Store (when it is a Pinger) and every gateway (when its
 // driver is a HealthChecker) concurrently, each bounded by ctx and
-// ProbeTimeout. ComponentHealth.Error carries the driver's error text: show
+// ten seconds. ComponentHealth.Error carries the driver's error text: show
 // it to operators, not to the public.
 func (s *Service) Health(ctx context.Context) Health {
 	names := s.GatewayNames()
@@ -80,7 +80,7 @@ func (s *Service) Health(ctx context.Context) Health {
 // check runs one probe. A probe that answers ErrNotSupported (a driver
 // configured for webhooks only, without API credentials) counts as unchecked.
 func check(ctx context.Context, name string, probe func(context.Context) error) ComponentHealth {
-	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	start := time.Now()
 	err := probe(ctx)

@@ -72,10 +72,10 @@ func EntryID(gateway string, kind EntryKind, gatewayRef string) string {
 	return "ent_" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// Validate checks an entry before it is recorded: known kind, non-empty key,
+// validate checks an entry before it is recorded: known kind, non-empty key,
 // known currency, a non-zero amount whose sign matches the kind. It fills ID
 // when it is empty and rejects an ID that does not match the key.
-func (e *Entry) Validate() error {
+func (e *Entry) validate() error {
 	if e.Gateway == "" || e.GatewayRef == "" {
 		return fmt.Errorf("payments: entry without gateway or gateway ref: %w", ErrInvalidInput)
 	}
@@ -99,12 +99,6 @@ func (e *Entry) Validate() error {
 	return nil
 }
 
-// SameMovement reports whether two entries with the same key describe the same
-// money movement. Stores use it to tell a duplicate from a conflict.
-func (e *Entry) SameMovement(o *Entry) bool {
-	return e.Amount == o.Amount && e.Account == o.Account
-}
-
 // Balance is the sum of one account's entries in one currency. Stores keep
 // it materialized, updated in the transaction that records each entry.
 type Balance struct {
@@ -115,24 +109,19 @@ type Balance struct {
 	UpdatedAt time.Time
 }
 
-// EntryFilter selects ledger entries. Empty fields match everything; results
+// EntryFilter selects ledger entries. Empty fields match everything; pages
 // are ordered by RecordedAt, then ID.
 type EntryFilter struct {
 	Account   string
 	PaymentID string
 	Gateway   string
-	// Limit caps the number returned; 0 means the Store's default (1000).
+	// Limit caps the page; 0 means DefaultListLimit.
 	Limit int
+	// After is the cursor a previous page returned: the page starts after
+	// it. Empty starts at the beginning.
+	After string
 }
 
-// DefaultListLimit is the number of rows a listing returns when its filter
-// sets no limit.
+// DefaultListLimit is the number of rows a page holds when its filter sets
+// no limit.
 const DefaultListLimit = 1000
-
-// EffectiveLimit returns limit, or DefaultListLimit when limit is not positive.
-func EffectiveLimit(limit int) int {
-	if limit <= 0 {
-		return DefaultListLimit
-	}
-	return limit
-}

@@ -19,8 +19,7 @@ func TestEntryValidate(t *testing.T) {
 		{Gateway: "g", Kind: payments.KindRefundReversal, GatewayRef: "r", Amount: usd(1)},
 	}
 	for _, e := range valid {
-		require.NoError(t, e.Validate(), e.Kind)
-		assert.Equal(t, payments.EntryID("g", e.Kind, "r"), e.ID)
+		require.NoError(t, (&payments.Changes{Entries: []payments.Entry{e}}).Validate("g"), e.Kind)
 	}
 	invalid := map[string]payments.Entry{
 		"charge negative":  {Gateway: "g", Kind: payments.KindCharge, GatewayRef: "r", Amount: usd(-1)},
@@ -33,7 +32,15 @@ func TestEntryValidate(t *testing.T) {
 		"forged id":        {ID: "ent_x", Gateway: "g", Kind: payments.KindCharge, GatewayRef: "r", Amount: usd(1)},
 	}
 	for name, e := range invalid {
-		assert.ErrorIs(t, e.Validate(), payments.ErrInvalidInput, name)
+		assert.ErrorIs(t, (&payments.Changes{Entries: []payments.Entry{e}}).Validate(e.Gateway), payments.ErrInvalidInput, name)
+	}
+	other := payments.Entry{Gateway: "other", Kind: payments.KindCharge, GatewayRef: "r", Amount: usd(1)}
+	assert.ErrorIs(t, (&payments.Changes{Entries: []payments.Entry{other}}).Validate("g"), payments.ErrInvalidInput, "another gateway's entry")
+	for name, u := range map[string]payments.PaymentUpdate{
+		"no ids":         {Status: payments.StatusSucceeded},
+		"unknown status": {GatewayID: "pi_1", Status: "paid"},
+	} {
+		assert.ErrorIs(t, (&payments.Changes{Payments: []payments.PaymentUpdate{u}}).Validate("g"), payments.ErrInvalidInput, name)
 	}
 }
 

@@ -143,9 +143,6 @@ func absUint(v int64) uint64 {
 // String formats as "10.50 USD".
 func (m Money) String() string { return m.Decimal() + " " + string(m.Currency) }
 
-// IsZero reports whether the amount is zero.
-func (m Money) IsZero() bool { return m.Amount == 0 }
-
 // Add returns m+o. Different currencies and int64 overflow are errors.
 func (m Money) Add(o Money) (Money, error) {
 	if m.Currency != o.Currency {
@@ -158,30 +155,11 @@ func (m Money) Add(o Money) (Money, error) {
 	return Money{Amount: sum, Currency: m.Currency}, nil
 }
 
-// Neg returns -m. It is an error only for the one int64 value without a
-// negation.
-func (m Money) Neg() (Money, error) {
-	if m.Amount == math.MinInt64 {
-		return Money{}, fmt.Errorf("payments: negate %d: overflow: %w", m.Amount, ErrInvalidInput)
-	}
-	return Money{Amount: -m.Amount, Currency: m.Currency}, nil
-}
-
-// addInt64 adds with overflow detection; stores use it to keep balances exact.
+// addInt64 adds with overflow detection, so that balances stay exact.
 func addInt64(a, b int64) (int64, bool) {
 	s := a + b
 	if (b > 0 && s < a) || (b < 0 && s > a) {
 		return 0, false
 	}
 	return s, true
-}
-
-// AddAmounts adds two int64 minor-unit amounts, reporting overflow as
-// ErrInvalidInput. Stores use it to maintain balances.
-func AddAmounts(a, b int64) (int64, error) {
-	s, ok := addInt64(a, b)
-	if !ok {
-		return 0, fmt.Errorf("payments: balance overflow: %w", ErrInvalidInput)
-	}
-	return s, nil
 }

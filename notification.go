@@ -46,13 +46,29 @@ type Notification struct {
 	// Detail says why it was rejected, ignored or parked. It never holds a
 	// secret and is never sent back to the gateway.
 	Detail string
+	// ReplayOf is the journal row this one replays (Service.Replay,
+	// Service.Attribute); empty for a delivery.
+	ReplayOf string
+	// ResolvedBy is set on a row once a replay of it has recorded what it
+	// carried, or found it recorded: the id of that replay's row. A parked
+	// row without it still waits for the host.
+	ResolvedBy string
 }
 
-// NotificationFilter selects journal rows, newest first.
+// NotificationFilter selects journal rows, newest first. Empty fields match
+// everything.
 type NotificationFilter struct {
 	Gateway string
 	Outcome Outcome
-	Limit   int // 0 means DefaultListLimit
+	// Unresolved keeps only rows no replay has resolved yet (see
+	// Notification.ResolvedBy): with OutcomeParked, the money still
+	// waiting for the host.
+	Unresolved bool
+	// Limit caps the page; 0 means DefaultListLimit.
+	Limit int
+	// After is the cursor a previous page returned: the page starts after
+	// it. Empty starts with the newest row.
+	After string
 }
 
 // WebhookRequest is one inbound webhook as a driver sees it.

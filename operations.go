@@ -28,7 +28,7 @@ func (s *Service) Checkout(ctx context.Context, gateway string, req CheckoutRequ
 	if req.Capture == "" {
 		req.Capture = CaptureAutomatic
 	}
-	now := s.now()
+	now := storedTime(s.now())
 	p := &Payment{
 		ID:        newID("pay"),
 		Gateway:   gateway,
@@ -56,7 +56,7 @@ func (s *Service) Checkout(ctx context.Context, gateway string, req CheckoutRequ
 		RedirectURL:   co.RedirectURL,
 		CaptureBefore: co.CaptureBefore,
 	}
-	if _, err := s.commit(ctx, gateway, &Changes{Payments: []PaymentUpdate{upd}}, nil); err != nil {
+	if _, err := s.commit(ctx, gateway, &Changes{Payments: []PaymentUpdate{upd}}, nil, "", ""); err != nil {
 		return nil, fmt.Errorf("payments: store checkout %s of payment %s: %w", co.GatewayID, p.ID, err)
 	}
 	stored, err := s.store.Payment(ctx, p.ID)
@@ -74,7 +74,7 @@ func (s *Service) markFailed(ctx context.Context, p *Payment) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	upd := PaymentUpdate{PaymentID: p.ID, Status: StatusFailed}
-	if _, err := s.commit(ctx, p.Gateway, &Changes{Payments: []PaymentUpdate{upd}}, nil); err != nil {
+	if _, err := s.commit(ctx, p.Gateway, &Changes{Payments: []PaymentUpdate{upd}}, nil, "", ""); err != nil {
 		s.log.ErrorContext(ctx, "payments: mark failed checkout", "payment", p.ID, "error", err)
 	}
 }
@@ -90,74 +90,103 @@ type OperationResult struct {
 	Recorded *BatchResult
 }
 
+// CaptureOptions shape a capture.
+type CaptureOptions struct {
+	// Amount is nil for all that is authorized, else a part of it; the
+	// gateway releases the rest.
+	Amount *Money
+	// Key makes the capture idempotent across the host's retries. Empty
+	// keys it by its amount. A driver receives the full idempotency key to
+	// send to its gateway here: the payment id, the operation and the
+	// host's key or amount.
+	Key string
+	// Extension carries what only the payment's gateway takes, as a value
+	// of a type its driver defines and documents. A driver refuses one of
+	// a type it does not know with ErrInvalidInput.
+	Extension any
+}
+
+// CancelOptions shape a cancellation.
+type CancelOptions struct {
+	// Reason is passed to gateways that take one (Stripe's
+	// cancellation_reason).
+	Reason string
+	// Key: as CaptureOptions.Key.
+	Key string
+	// Extension: as CaptureOptions.Extension.
+	Extension any
+}
+
 // RefundOptions shape a refund.
 type RefundOptions struct {
-	// Amount is nil for the full remaining amount.
+	// Amount is nil for the full remaining amount, else a part of it no
+	// larger than what the ledger says the payment still holds.
 	Amount *Money
+	// Reason is passed to gateways that take one.
 	Reason string
 	// Key makes the refund idempotent across the host's retries: the same
 	// payment and Key never refund twice. Empty keys the refund by its
 	// amount, so a retried call never refunds twice but a second refund of
-	// the same amount needs a Key of its own.
+	// the same amount needs a Key of its own. Drivers receive the full
+	// idempotency key here (see CaptureOptions.Key).
 	Key string
-	// Params carries gateway-specific parameters under keys the driver
-	// documents, e.g. cryptomus.MetadataRefundAddress.
-	Params map[string]string
+	// Extension: as CaptureOptions.Extension (cryptomus.RefundExtension
+	// carries the wallet a crypto refund goes to).
+	Extension any
 }
 
-// Capture captures an authorized payment: amount nil for all of it.
-func (s *Service) Capture(ctx context.Context, paymentID string, amount *Money) (*OperationResult, error) {
-	return s.operate(ctx, paymentID, opCapture, "", OperationRequest{Amount: amount})
+// Capture captures an authorized payment, fully or partially.
+func (s *Service) Capture(ctx context.Context, paymentID string, opts CaptureOptions) (*OperationResult, error) {
+	return s.operate(ctx, paymentID, "capture", opts.Amount, &opts.Key, func(ctx context.Context, g Gateway, p Payment) (*Changes, bool, error) {
+		c, ok := g.(Capturer)
+		if !ok {
+			return nil, false, nil
+		}
+		changes, err := c.Capture(ctx, p, opts)
+		return changes, true, err
+	})
 }
 
 // Cancel cancels a payment that has not been captured.
-func (s *Service) Cancel(ctx context.Context, paymentID string) (*OperationResult, error) {
-	return s.operate(ctx, paymentID, opCancel, "", OperationRequest{})
+func (s *Service) Cancel(ctx context.Context, paymentID string, opts CancelOptions) (*OperationResult, error) {
+	return s.operate(ctx, paymentID, "cancel", nil, &opts.Key, func(ctx context.Context, g Gateway, p Payment) (*Changes, bool, error) {
+		c, ok := g.(Canceler)
+		if !ok {
+			return nil, false, nil
+		}
+		changes, err := c.Cancel(ctx, p, opts)
+		return changes, true, err
+	})
 }
 
-// Refund refunds a payment, fully or partially.
+// Refund refunds a payment, fully or partially. A partial refund larger
+// than what the ledger says the payment still holds is refused before the
+// gateway is asked.
 func (s *Service) Refund(ctx context.Context, paymentID string, opts RefundOptions) (*OperationResult, error) {
-	key := opts.Key
-	if key == "" {
-		key = "full"
+	return s.operate(ctx, paymentID, "refund", opts.Amount, &opts.Key, func(ctx context.Context, g Gateway, p Payment) (*Changes, bool, error) {
+		r, ok := g.(Refunder)
+		if !ok {
+			return nil, false, nil
+		}
 		if opts.Amount != nil {
-			key = opts.Amount.Decimal() + string(opts.Amount.Currency)
+			if err := s.checkRefundable(ctx, &p, *opts.Amount); err != nil {
+				return nil, true, err
+			}
 		}
-	}
-	return s.operate(ctx, paymentID, opRefund, key, OperationRequest{Amount: opts.Amount, Reason: opts.Reason, Params: opts.Params})
+		changes, err := r.Refund(ctx, p, opts)
+		return changes, true, err
+	})
 }
 
-type operation string
-
-const (
-	opCapture operation = "capture"
-	opCancel  operation = "cancel"
-	opRefund  operation = "refund"
-)
-
-// driverCall finds the driver's method for op, if it has that power.
-func driverCall(g Gateway, op operation) (func(context.Context, OperationRequest) (*Changes, error), bool) {
-	switch op {
-	case opCapture:
-		if c, ok := g.(Capturer); ok {
-			return c.Capture, true
-		}
-	case opCancel:
-		if c, ok := g.(Canceler); ok {
-			return c.Cancel, true
-		}
-	case opRefund:
-		if r, ok := g.(Refunder); ok {
-			return r.Refund, true
-		}
-	}
-	return nil, false
-}
+// driverCall calls the driver's power for one operation; has is false when
+// the driver lacks it.
+type driverCall func(ctx context.Context, g Gateway, p Payment) (c *Changes, has bool, err error)
 
 // operate runs one capture, cancel or refund: look the payment up, check the
-// driver's power and the amount, call it with an idempotency key made of the
-// payment id, the operation and the caller's key, and record what it reports.
-func (s *Service) operate(ctx context.Context, paymentID string, op operation, key string, req OperationRequest) (*OperationResult, error) {
+// amount, replace *key with the idempotency key made of the payment id, the
+// operation and the caller's key (or the amount), call the driver and record
+// what it reports.
+func (s *Service) operate(ctx context.Context, paymentID, op string, amount *Money, key *string, call driverCall) (*OperationResult, error) {
 	p, err := s.store.Payment(ctx, paymentID)
 	if err != nil {
 		return nil, err
@@ -166,34 +195,31 @@ func (s *Service) operate(ctx context.Context, paymentID string, op operation, k
 	if err != nil {
 		return nil, err
 	}
-	call, ok := driverCall(g, op)
-	if !ok {
-		return nil, fmt.Errorf("payments: %s cannot %s: %w", p.Gateway, op, ErrNotSupported)
-	}
 	if p.GatewayID == "" {
 		return nil, fmt.Errorf("payments: %s payment %s: the gateway never created it: %w", op, p.ID, ErrConflict)
 	}
-	if a := req.Amount; a != nil && (a.Currency != p.Amount.Currency || a.Amount <= 0 || a.Amount > p.Amount.Amount) {
+	if a := amount; a != nil && (a.Currency != p.Amount.Currency || a.Amount <= 0 || a.Amount > p.Amount.Amount) {
 		return nil, fmt.Errorf("payments: %s %s of payment %s for %s: %w", op, a, p.ID, p.Amount, ErrInvalidInput)
 	}
-	if op == opRefund && req.Amount != nil {
-		if err := s.checkRefundable(ctx, p, *req.Amount); err != nil {
-			return nil, err
-		}
+	suffix := *key
+	if suffix == "" && amount != nil {
+		suffix = amount.Decimal() + string(amount.Currency)
 	}
-	req.Payment = *p
-	req.IdempotencyKey = p.ID + ":" + string(op)
-	if key != "" {
-		req.IdempotencyKey += ":" + key
+	*key = p.ID + ":" + op
+	if suffix != "" {
+		*key += ":" + suffix
 	}
-	changes, err := call(ctx, req)
+	changes, has, err := call(ctx, g, *p)
+	if !has {
+		return nil, fmt.Errorf("payments: %s cannot %s: %w", p.Gateway, op, ErrNotSupported)
+	}
 	if err != nil {
 		return nil, err
 	}
 	if changes == nil {
 		changes = &Changes{}
 	}
-	res, err := s.commit(ctx, p.Gateway, changes, nil)
+	res, err := s.commit(ctx, p.Gateway, changes, nil, "", "")
 	if err != nil {
 		return nil, fmt.Errorf("payments: record %s of payment %s: %w", op, p.ID, err)
 	}
@@ -209,17 +235,18 @@ func (s *Service) operate(ctx context.Context, paymentID string, op operation, k
 // has accepted but not yet reported are not in the ledger, so the gateway
 // remains the final judge.
 func (s *Service) checkRefundable(ctx context.Context, p *Payment, amount Money) error {
-	entries, err := s.store.Entries(ctx, EntryFilter{PaymentID: p.ID})
-	if err != nil || len(entries) == 0 {
-		return err // nothing recorded yet: the requested amount was the only bound
-	}
 	var held int64
-	for _, e := range entries {
+	recorded := false
+	for e, err := range s.allEntries(ctx, EntryFilter{PaymentID: p.ID}) {
+		if err != nil {
+			return err
+		}
 		if e.Amount.Currency == amount.Currency {
 			held += e.Amount.Amount
+			recorded = true
 		}
 	}
-	if amount.Amount > held {
+	if recorded && amount.Amount > held {
 		return fmt.Errorf("payments: refund %s of payment %s: only %s remains: %w",
 			amount, p.ID, Money{Amount: held, Currency: amount.Currency}, ErrInvalidInput)
 	}
@@ -248,19 +275,10 @@ func (s *Service) VerifyPurchase(ctx context.Context, gateway string, req Purcha
 	if changes == nil {
 		changes = &Changes{}
 	}
-	// The account is the caller's, not the gateway's: fill it wherever the
-	// driver left it out.
-	for i := range changes.Entries {
-		if changes.Entries[i].Account == "" {
-			changes.Entries[i].Account = req.Account
-		}
-	}
-	for i := range changes.Payments {
-		if changes.Payments[i].Account == "" {
-			changes.Payments[i].Account = req.Account
-		}
-	}
-	res, err := s.commit(ctx, gateway, changes, nil)
+	// The account is the caller's, not the gateway's: it fills whatever the
+	// driver left without one, and a purchase already recorded for another
+	// account is a conflict.
+	res, err := s.commit(ctx, gateway, changes, nil, req.Account, req.Reference)
 	if err != nil {
 		return nil, fmt.Errorf("payments: record %s purchase: %w", gateway, err)
 	}

@@ -1,9 +1,6 @@
 package payments
 
-import (
-	"fmt"
-	"time"
-)
+import "time"
 
 // Status is a payment's place in its lifecycle:
 //
@@ -49,8 +46,8 @@ func (s Status) Valid() bool {
 	return ok
 }
 
-// Advances reports whether moving a payment from s to next is forward. A
-// Store applies a status change only when it advances; anything else is a
+// Advances reports whether moving a payment from s to next is forward. The
+// ledger applies a status change only when it advances; anything else is a
 // late notification and leaves the payment as it is.
 func (s Status) Advances(next Status) bool {
 	from, ok1 := statusRank[s]
@@ -91,11 +88,11 @@ type Payment struct {
 	UpdatedAt time.Time
 }
 
-// PaymentUpdate is what a gateway reports about one payment. The Store
+// PaymentUpdate is what a gateway reports about one payment. The ledger
 // matches it to a stored payment by (gateway, GatewayID), creates the payment
 // when it is unknown and the update carries an account, applies Status only
 // when it advances, and fills Account, Reference, Amount and CaptureBefore
-// only where the stored payment has none.
+// only where the stored payment has none (see Batch.Plan).
 type PaymentUpdate struct {
 	GatewayID string
 	// PaymentID is the library's id when the gateway echoes it back (from
@@ -110,53 +107,10 @@ type PaymentUpdate struct {
 	CaptureBefore time.Time
 }
 
-// Validate checks the update before it is committed.
-func (u *PaymentUpdate) Validate() error {
-	if u.GatewayID == "" && u.PaymentID == "" {
-		return fmt.Errorf("payments: payment update without gateway id or payment id: %w", ErrInvalidInput)
-	}
-	if u.Status != "" && !u.Status.Valid() {
-		return fmt.Errorf("payments: payment %s: unknown status %q: %w", u.GatewayID, u.Status, ErrInvalidInput)
-	}
-	return nil
-}
-
 // StatusChange is one payment moving from one status to another, as
 // published to subscribers.
 type StatusChange struct {
 	Payment Payment
 	From    Status
 	To      Status
-}
-
-// NewPaymentID returns a fresh library payment id ("pay_…"). Stores use it
-// for payments they create from a gateway's notification.
-func NewPaymentID() string { return newID("pay") }
-
-// MergeUpdate applies u to p by the rules of Batch: GatewayID, Account,
-// Reference, Amount, RedirectURL and CaptureBefore are filled only where p
-// has none, and Status only moves forward. It reports whether the status
-// changed. Stores call it so that every store merges alike.
-func MergeUpdate(p *Payment, u *PaymentUpdate, now time.Time) (statusChanged bool) {
-	fill := func(dst *string, v string) {
-		if *dst == "" {
-			*dst = v
-		}
-	}
-	fill(&p.GatewayID, u.GatewayID)
-	fill(&p.Account, u.Account)
-	fill(&p.Reference, u.Reference)
-	fill(&p.RedirectURL, u.RedirectURL)
-	if p.Amount.Currency == "" && u.Amount.Currency != "" {
-		p.Amount = u.Amount
-	}
-	if p.CaptureBefore.IsZero() {
-		p.CaptureBefore = u.CaptureBefore
-	}
-	if u.Status != "" && p.Status.Advances(u.Status) {
-		p.Status = u.Status
-		statusChanged = true
-	}
-	p.UpdatedAt = now
-	return statusChanged
 }

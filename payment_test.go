@@ -35,20 +35,3 @@ func TestStatusAdvances(t *testing.T) {
 		assert.Equal(t, tt.want, tt.from.Advances(tt.to), "%s → %s", tt.from, tt.to)
 	}
 }
-
-func TestMergeUpdateFillsOnlyEmptyFields(t *testing.T) {
-	p := &payments.Payment{ID: "pay_1", Gateway: "fake", Account: "a1", Status: payments.StatusSucceeded}
-	changed := payments.MergeUpdate(p, &payments.PaymentUpdate{
-		GatewayID: "g1", Account: "intruder", Reference: "order:1:x", Status: payments.StatusAuthorized,
-		Amount: payments.Money{Amount: 5, Currency: "USD"},
-	}, p.CreatedAt)
-	assert.False(t, changed, "a late authorized must not move a succeeded payment")
-	assert.Equal(t, payments.StatusSucceeded, p.Status)
-	assert.Equal(t, "a1", p.Account, "an account is never overwritten")
-	assert.Equal(t, "g1", p.GatewayID)
-	assert.Equal(t, "order:1:x", p.Reference)
-	assert.Equal(t, int64(5), p.Amount.Amount)
-
-	assert.True(t, payments.MergeUpdate(p, &payments.PaymentUpdate{GatewayID: "g1", Status: payments.StatusRefunded}, p.CreatedAt))
-	assert.Equal(t, payments.StatusRefunded, p.Status)
-}

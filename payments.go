@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"sort"
 	"time"
@@ -113,9 +114,6 @@ func New(store Store, opts ...Option) (*Service, error) {
 	return s, nil
 }
 
-// Store returns the Service's Store.
-func (s *Service) Store() Store { return s.store }
-
 // Gateway returns the driver with the given name.
 func (s *Service) Gateway(name string) (Gateway, bool) {
 	g, ok := s.gateways[name]
@@ -156,14 +154,33 @@ func (s *Service) Balances(ctx context.Context, account string) ([]Balance, erro
 	return s.store.Balances(ctx, account)
 }
 
-// Entries lists ledger entries, by account, payment or gateway.
-func (s *Service) Entries(ctx context.Context, f EntryFilter) ([]Entry, error) {
+// Entries lists one page of ledger entries, by account, payment or gateway,
+// oldest first, and the cursor of the next page: pass it as f.After to read
+// on. The cursor is "" after the last page.
+func (s *Service) Entries(ctx context.Context, f EntryFilter) (page []Entry, next string, err error) {
 	return s.store.Entries(ctx, f)
 }
 
-// Notifications lists the journal of inbound notifications, newest first.
-func (s *Service) Notifications(ctx context.Context, f NotificationFilter) ([]Notification, error) {
-	return s.store.Notifications(ctx, f)
+// allEntries reads every page of a listing of entries.
+func (s *Service) allEntries(ctx context.Context, f EntryFilter) iter.Seq2[Entry, error] {
+	return func(yield func(Entry, error) bool) {
+		for {
+			page, next, err := s.store.Entries(ctx, f)
+			if err != nil {
+				yield(Entry{}, err)
+				return
+			}
+			for _, e := range page {
+				if !yield(e, nil) {
+					return
+				}
+			}
+			if next == "" {
+				return
+			}
+			f.After = next
+		}
+	}
 }
 
 // newID returns prefix_ followed by 32 hex digits: the time in unix
@@ -185,15 +202,18 @@ func newID(prefix string) string {
 }
 
 // commit records changes from gateway g with the Service's sync lease and
-// publishes what changed. It is the one path by which anything reaches the
-// ledger.
-func (s *Service) commit(ctx context.Context, gateway string, c *Changes, n *Notification) (*BatchResult, error) {
+// publishes what changed; account and reference, when set, are what the
+// caller vouches for (see Batch). It is the one path by which anything
+// reaches the ledger.
+func (s *Service) commit(ctx context.Context, gateway string, c *Changes, n *Notification, account, reference string) (*BatchResult, error) {
 	now := s.now()
 	b := &Batch{
 		Gateway:      gateway,
 		Notification: n,
 		Payments:     c.Payments,
 		Entries:      c.Entries,
+		Account:      account,
+		Reference:    reference,
 		Now:          now,
 	}
 	if s.balance != nil && !s.sync.DisableImmediate {

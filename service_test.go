@@ -63,7 +63,7 @@ func TestHandleWebhookOutcomes(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(1000), bal.Money.Amount)
 
-	journal, err := svc.Notifications(ctx, payments.NotificationFilter{})
+	journal, _, err := svc.Notifications(ctx, payments.NotificationFilter{})
 	require.NoError(t, err)
 	var outcomes []payments.Outcome
 	for _, n := range journal {
@@ -105,7 +105,7 @@ func TestUnattributedIsParkedThenReplayed(t *testing.T) {
 	res, err := svc.HandleWebhook(ctx, "fake", fake.Request(refund, time.Now()))
 	require.NoError(t, err, "parked notifications are acknowledged")
 	assert.Equal(t, payments.OutcomeParked, res.Notification.Outcome)
-	entries, err := svc.Entries(ctx, payments.EntryFilter{})
+	entries, _, err := svc.Entries(ctx, payments.EntryFilter{})
 	require.NoError(t, err)
 	assert.Empty(t, entries)
 
@@ -137,7 +137,7 @@ func TestReplayOutsideTheSignatureWindow(t *testing.T) {
 	_, err = svc.Replay(ctx, res.Notification.ID)
 	require.NoError(t, err, "a replay of a verified notification skips the freshness window")
 
-	rejected, err := svc.Notifications(ctx, payments.NotificationFilter{Outcome: payments.OutcomeRejected})
+	rejected, _, err := svc.Notifications(ctx, payments.NotificationFilter{Outcome: payments.OutcomeRejected})
 	require.NoError(t, err)
 	require.Len(t, rejected, 1)
 	_, err = svc.Replay(ctx, rejected[0].ID)
@@ -153,7 +153,7 @@ func (failingStore) Commit(context.Context, *payments.Batch) (*payments.BatchRes
 
 func TestStoreFailureIsNotTheSendersFault(t *testing.T) {
 	fake := gatewaytest.NewFake("k")
-	store := failingStore{memory.New()}
+	store := failingStore{memoryStore()}
 	svc, err := payments.New(store, payments.WithGateway(fake))
 	require.NoError(t, err)
 	res, err := svc.HandleWebhook(t.Context(), "fake", fake.Request(charge("e1", "p1", "a", "1.00"), time.Now()))
@@ -162,7 +162,7 @@ func TestStoreFailureIsNotTheSendersFault(t *testing.T) {
 		assert.NotErrorIs(t, err, sentinel)
 	}
 	assert.Equal(t, payments.OutcomeFailed, res.Notification.Outcome)
-	journal, err := store.Notifications(t.Context(), payments.NotificationFilter{})
+	journal, _, err := store.Notifications(t.Context(), payments.NotificationFilter{})
 	require.NoError(t, err)
 	require.Len(t, journal, 1, "the failure is journaled when the journal still works")
 	assert.Equal(t, payments.OutcomeFailed, journal[0].Outcome)
@@ -195,7 +195,7 @@ func TestCheckoutAndOperations(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, stored.ClientSecret, "client secrets are not persisted")
 
-	captured, err := svc.Capture(ctx, p.ID, nil)
+	captured, err := svc.Capture(ctx, p.ID, payments.CaptureOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, payments.StatusSucceeded, captured.Payment.Status)
 	require.Len(t, captured.Recorded.Entries, 1)
@@ -227,7 +227,7 @@ func TestCheckoutAndOperations(t *testing.T) {
 
 	_, err = svc.Checkout(ctx, "fake", payments.CheckoutRequest{Account: "dave", Amount: payments.Money{Amount: -1, Currency: "USD"}})
 	assert.ErrorIs(t, err, payments.ErrInvalidInput)
-	_, err = svc.Capture(ctx, "pay_missing", nil)
+	_, err = svc.Capture(ctx, "pay_missing", payments.CaptureOptions{})
 	assert.ErrorIs(t, err, payments.ErrNotFound)
 }
 
@@ -249,9 +249,9 @@ func TestMissingPowersAreNotSupported(t *testing.T) {
 	_, err = svc.VerifyPurchase(ctx, "bare", payments.PurchaseRequest{Account: "a", Token: "t"})
 	assert.ErrorIs(t, err, payments.ErrNotSupported)
 	require.NoError(t, store.CreatePayment(ctx, &payments.Payment{ID: "pay_1", Gateway: "bare", GatewayID: "b1", Account: "a", Status: payments.StatusAuthorized}))
-	_, err = svc.Capture(ctx, "pay_1", nil)
+	_, err = svc.Capture(ctx, "pay_1", payments.CaptureOptions{})
 	assert.ErrorIs(t, err, payments.ErrNotSupported)
-	_, err = svc.Cancel(ctx, "pay_1")
+	_, err = svc.Cancel(ctx, "pay_1", payments.CancelOptions{})
 	assert.ErrorIs(t, err, payments.ErrNotSupported)
 	_, err = svc.Refund(ctx, "pay_1", payments.RefundOptions{})
 	assert.ErrorIs(t, err, payments.ErrNotSupported)
@@ -366,7 +366,7 @@ func TestUnclassifiedDriverErrorIsRetried(t *testing.T) {
 	assert.NotErrorIs(t, err, payments.ErrInvalidInput, "not the sender's fault: the gateway must retry")
 	assert.NotErrorIs(t, err, payments.ErrUnauthenticated)
 	assert.Equal(t, payments.OutcomeFailed, res.Notification.Outcome)
-	journal, err := store.Notifications(t.Context(), payments.NotificationFilter{Outcome: payments.OutcomeFailed})
+	journal, _, err := store.Notifications(t.Context(), payments.NotificationFilter{Outcome: payments.OutcomeFailed})
 	require.NoError(t, err)
 	assert.Len(t, journal, 1)
 
@@ -380,7 +380,7 @@ func TestRefundRetriedWithoutKeyRefundsOnce(t *testing.T) {
 	svc, fake, _ := newService(t)
 	p, err := svc.Checkout(ctx, "fake", payments.CheckoutRequest{Account: "gina", Amount: payments.Money{Amount: 1000, Currency: "USD"}})
 	require.NoError(t, err)
-	_, err = svc.Capture(ctx, p.ID, nil)
+	_, err = svc.Capture(ctx, p.ID, payments.CaptureOptions{})
 	require.NoError(t, err)
 
 	part := payments.Money{Amount: 400, Currency: "USD"}
@@ -473,3 +473,5 @@ func TestSubscribersOwnTheirEvents(t *testing.T) {
 		}
 	}
 }
+
+func memoryStore() *memory.Store { return memory.New() }

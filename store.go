@@ -2,7 +2,6 @@ package payments
 
 import (
 	"context"
-	"fmt"
 	"time"
 )
 
@@ -21,13 +20,16 @@ type Store interface {
 	// ErrNotFound.
 	PaymentByGatewayID(ctx context.Context, gateway, gatewayID string) (*Payment, error)
 
-	// Commit records a batch in ONE transaction: the journal row, payment
-	// updates, entries, balances and sync tasks. Either all of it is durable
-	// when Commit returns nil, or none of it is. See Batch for the rules.
+	// Commit records a batch in ONE transaction: it plans it with
+	// Batch.Plan, reading payments in that transaction, and persists the
+	// Plan (see there). Either all of it is durable when Commit returns
+	// nil, and it returns Plan.Result, or none of it is.
 	Commit(ctx context.Context, b *Batch) (*BatchResult, error)
 
-	// Entries lists ledger entries.
-	Entries(ctx context.Context, f EntryFilter) ([]Entry, error)
+	// Entries lists one page of ledger entries, ordered by RecordedAt,
+	// then ID, and the cursor of the next page ("" after the last one).
+	// A cursor the Store did not issue is ErrInvalidInput.
+	Entries(ctx context.Context, f EntryFilter) (page []Entry, next string, err error)
 	// Balance returns one account's balance in one currency; an account
 	// with no entries in it has a zero Balance, not an error.
 	Balance(ctx context.Context, account string, currency Currency) (Balance, error)
@@ -35,12 +37,14 @@ type Store interface {
 	Balances(ctx context.Context, account string) ([]Balance, error)
 
 	// AppendNotification journals a notification outside any batch: one
-	// that was rejected, or whose batch failed.
+	// that was rejected, ignored, or whose batch failed. A taken ID is
+	// ErrConflict.
 	AppendNotification(ctx context.Context, n *Notification) error
 	// Notification returns one journaled notification, or ErrNotFound.
 	Notification(ctx context.Context, id string) (*Notification, error)
-	// Notifications lists the journal, newest ReceivedAt first.
-	Notifications(ctx context.Context, f NotificationFilter) ([]Notification, error)
+	// Notifications lists one page of the journal, newest ReceivedAt
+	// first, then by ID, newest first, and the cursor of the next page.
+	Notifications(ctx context.Context, f NotificationFilter) (page []Notification, next string, err error)
 
 	// ClaimSync leases up to c.Limit due sync tasks (state pending,
 	// NextAttempt <= c.Now, no live lease) to c.Owner until c.Now+c.Lease.
@@ -50,9 +54,9 @@ type Store interface {
 	// ErrConflict when the lease is no longer the owner's (it expired and
 	// someone else claimed the task), and changes nothing then.
 	SettleSync(ctx context.Context, s SyncSettlement) error
-	// SyncTasks lists sync tasks in a state, ordered by their entry's
-	// RecordedAt, then entry ID.
-	SyncTasks(ctx context.Context, f SyncFilter) ([]SyncTask, error)
+	// SyncTasks lists one page of sync tasks, in the order their entries
+	// were queued, and the cursor of the next page.
+	SyncTasks(ctx context.Context, f SyncFilter) (page []SyncTask, next string, err error)
 	// RequeueSync makes a parked task pending and due now, with its
 	// attempts reset. A task that is not parked is ErrConflict.
 	RequeueSync(ctx context.Context, entryID string, now time.Time) error
@@ -68,33 +72,21 @@ type Pinger interface {
 }
 
 // Batch is everything one notification or operation records, committed in
-// one transaction.
-//
-// Rules every Store follows (store/storetest checks each):
-//   - Payments: matched by (Gateway, GatewayID), else by PaymentID.
-//     It is created when it is unknown and the update carries both a
-//     GatewayID and an Account (with PaymentID as its id when set).
-//     Status is applied only when it advances; Account, Reference, Amount
-//     and CaptureBefore are filled only where empty (MergeUpdate).
-//   - Entries: validated; an entry without an Account takes it from its
-//     payment (Gateway, GatewayPaymentID); if there is none the whole batch
-//     fails with ErrUnattributed and nothing is written. A key already
-//     recorded with the same amount and account is a duplicate (not an
-//     error); with a different one the batch fails with ErrConflict.
-//   - Each new entry adds to its (account, currency) balance and gets a
-//     sync task, leased to SyncOwner until SyncLeaseUntil when SyncOwner
-//     is set so that the caller can apply it at once.
-//   - Notification, when set, is journaled in the same transaction, its
-//     Outcome set by the Store, on b.Notification too: OutcomeRecorded
-//     when the batch recorded an entry, created a payment or changed a
-//     status (BatchResult.Empty is false), else OutcomeDuplicate. A taken
-//     notification ID fails the batch with ErrConflict.
+// one transaction. A Store hands it to Batch.Plan, which decides every rule
+// (see there), and persists the Plan.
 type Batch struct {
-	Gateway        string
-	Notification   *Notification
-	Payments       []PaymentUpdate
-	Entries        []Entry
-	Now            time.Time
+	Gateway      string
+	Notification *Notification
+	Payments     []PaymentUpdate
+	Entries      []Entry
+	// Account and Reference are what the caller vouches for: they fill the
+	// payments and entries that have none (Service.Attribute,
+	// Service.VerifyPurchase), and a payment or entry of another account
+	// fails the batch with ErrConflict.
+	Account, Reference string
+	Now                time.Time
+	// SyncOwner, when set, leases the new entries' sync tasks to it until
+	// SyncLeaseUntil, so that the caller may apply them at once.
 	SyncOwner      string
 	SyncLeaseUntil time.Time
 }
@@ -109,6 +101,10 @@ type BatchResult struct {
 	Changes []StatusChange
 	// Created are payments the batch created.
 	Created []Payment
+	// Outcome is what the batch's notification was journaled as:
+	// OutcomeRecorded when the batch changed anything, else
+	// OutcomeDuplicate; empty for a batch without a notification.
+	Outcome Outcome
 }
 
 // Empty reports whether the batch changed nothing.
@@ -158,35 +154,12 @@ type SyncSettlement struct {
 	LastError   string
 }
 
-// SyncFilter selects sync tasks.
+// SyncFilter selects sync tasks, in the order their entries were queued.
 type SyncFilter struct {
-	State SyncState
-	Limit int // 0 means DefaultListLimit
-}
-
-// Validate checks every update and entry of the batch, filling entry ids and
-// the gateway name where a driver left them empty. Stores call it first so
-// that nothing malformed is half-written.
-func (b *Batch) Validate() error {
-	if b.Gateway == "" {
-		return fmt.Errorf("payments: batch without gateway: %w", ErrInvalidInput)
-	}
-	for i := range b.Payments {
-		if err := b.Payments[i].Validate(); err != nil {
-			return err
-		}
-	}
-	for i := range b.Entries {
-		e := &b.Entries[i]
-		if e.Gateway == "" {
-			e.Gateway = b.Gateway
-		}
-		if e.Gateway != b.Gateway {
-			return fmt.Errorf("payments: entry %s of gateway %q in a %q batch: %w", e.GatewayRef, e.Gateway, b.Gateway, ErrInvalidInput)
-		}
-		if err := e.Validate(); err != nil {
-			return err
-		}
-	}
-	return nil
+	State SyncState // empty for every state
+	// Limit caps the page; 0 means DefaultListLimit.
+	Limit int
+	// After is the cursor a previous page returned: the page starts after
+	// it. Empty starts at the beginning.
+	After string
 }

@@ -175,9 +175,10 @@ func (s *Service) apply(ctx context.Context, t SyncTask) bool {
 	return err == nil
 }
 
-// SyncTasks lists outbox tasks in a state — SyncParked shows the entries the
-// host must look at.
-func (s *Service) SyncTasks(ctx context.Context, f SyncFilter) ([]SyncTask, error) {
+// SyncTasks lists one page of outbox tasks in a state — SyncParked shows the
+// entries the host must look at — and the cursor of the next page: pass it
+// as f.After to read on.
+func (s *Service) SyncTasks(ctx context.Context, f SyncFilter) (page []SyncTask, next string, err error) {
 	return s.store.SyncTasks(ctx, f)
 }
 

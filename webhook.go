@@ -2,6 +2,7 @@ package payments
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,21 +16,25 @@ type WebhookResult struct {
 	Changes *Changes
 	// Recorded is what the Store changed; nil unless the batch committed.
 	Recorded *BatchResult
+	// Reply is the answer the gateway expects, to be written as it is.
+	Reply WebhookReply
 }
 
 // HandleWebhook verifies one notification with the named gateway's driver,
 // journals it and records what it reports, in that order, and returns only
-// once what it recorded is durable.
+// once what it recorded is durable. The result's Reply is the answer to
+// send; the webhook package's handlers write it.
 //
 // The error, when not nil, wraps ErrUnauthenticated or ErrInvalidInput for a
 // notification that was rejected (answer 4xx), ErrConflict for one that
-// contradicts the ledger, ErrNotSupported for an unknown gateway, and nothing
-// of these for a Store failure or a driver error it did not classify (answer
-// 5xx so the gateway retries). A
-// notification whose money cannot be attributed to an account is journaled as
-// OutcomeParked and returns no error: the gateway has delivered it, and
-// retrying would not help. So is one naming a library payment id the Store
-// does not hold (a deployment sharing the gateway account).
+// contradicts the ledger, ErrNotSupported for an unknown gateway (then the
+// result is nil), and nothing of these for a Store failure or a driver
+// error it did not classify (answer 5xx so the gateway retries). A
+// notification whose money cannot be attributed to an account is journaled
+// as OutcomeParked and returns no error: the gateway has delivered it, and
+// retrying would not help; Service.Attribute records it once the host knows
+// whose it is. So is one naming a library payment id the Store does not
+// hold (a deployment sharing the gateway account).
 func (s *Service) HandleWebhook(ctx context.Context, gateway string, req *WebhookRequest) (*WebhookResult, error) {
 	g, err := s.gateway(gateway)
 	if err != nil {
@@ -49,110 +54,158 @@ func (s *Service) HandleWebhook(ctx context.Context, gateway string, req *Webhoo
 	if req.Replay {
 		n.Detail = "replay"
 	}
-	return s.handle(ctx, g, req, &n)
+	return s.handle(ctx, g, req, &n, Attribution{})
 }
 
-func (s *Service) handle(ctx context.Context, g Gateway, req *WebhookRequest, n *Notification) (*WebhookResult, error) {
-	changes, err := g.ParseWebhook(ctx, req)
-	if err == nil && changes == nil {
-		err = fmt.Errorf("%s: driver returned neither changes nor an error", n.Gateway)
+// handle verifies, records and journals one notification, and decides its
+// outcome and the reply; a is what the caller vouches for (Attribute).
+func (s *Service) handle(ctx context.Context, g Gateway, req *WebhookRequest, n *Notification, a Attribution) (*WebhookResult, error) {
+	res := &WebhookResult{}
+	changes, parseErr := g.ParseWebhook(ctx, req)
+	if parseErr == nil && changes == nil {
+		parseErr = fmt.Errorf("%s: driver returned neither changes nor an error", n.Gateway)
 	}
-	switch {
-	case errors.Is(err, ErrUnauthenticated) || errors.Is(err, ErrInvalidInput):
-		n.Outcome = OutcomeRejected
-		n.Verified = !errors.Is(err, ErrUnauthenticated)
-		n.Detail = joinDetail(n.Detail, err.Error())
-		s.log.WarnContext(ctx, "payments: webhook rejected", "gateway", n.Gateway, "notification", n.ID, "error", err)
-		return s.journalAlone(ctx, n, nil, err)
-	case err != nil:
-		// Anything else is the driver failing to finish (an API call it
-		// needed timed out): answer 5xx so the gateway retries.
-		n.Outcome = OutcomeFailed
-		n.Detail = joinDetail(n.Detail, err.Error())
-		s.log.ErrorContext(ctx, "payments: webhook not processed", "gateway", n.Gateway, "notification", n.ID, "error", err)
-		res, jerr := s.journalAlone(ctx, n, nil, nil)
-		if jerr != nil {
-			return res, jerr
+	var commitErr error
+	journaled := false
+	if parseErr == nil {
+		n.Verified = true
+		n.EventID, n.EventType = changes.EventID, changes.EventType
+		res.Changes = changes
+		if !changes.Empty() {
+			res.Recorded, commitErr = s.commit(ctx, n.Gateway, changes, n, a.Account, a.Reference)
+			journaled = commitErr == nil
+		} else {
+			n.Detail = joinDetail(n.Detail, changes.Note)
 		}
-		return res, fmt.Errorf("payments: %s notification: %w", n.Gateway, err)
+	} else {
+		// Only a driver that could not authenticate the notification says
+		// so; any other failure comes after verification.
+		n.Verified = !errors.Is(parseErr, ErrUnauthenticated)
 	}
-	n.Verified = true
-	n.EventID, n.EventType = changes.EventID, changes.EventType
-	if changes.Empty() {
-		n.Outcome = OutcomeIgnored
-		n.Detail = joinDetail(n.Detail, changes.Note)
-		return s.journalAlone(ctx, n, changes, nil)
+	n.Outcome = outcomeOf(parseErr, res.Recorded, commitErr)
+	err := parseErr
+	if err == nil {
+		err = commitErr
 	}
-	res, err := s.commit(ctx, n.Gateway, changes, n)
-	switch {
-	case err == nil:
-		return &WebhookResult{Notification: *n, Changes: changes, Recorded: res}, nil
-	case errors.Is(err, ErrUnattributed) || errors.Is(err, ErrNotFound):
-		// No account to credit, or a payment id this deployment never
-		// issued: retrying cannot help, so keep it for the host.
-		n.Outcome = OutcomeParked
-		n.Detail = joinDetail(n.Detail, err.Error())
-		s.log.WarnContext(ctx, "payments: webhook parked", "gateway", n.Gateway, "notification", n.ID, "error", err)
-		return s.journalAlone(ctx, n, changes, nil)
-	case errors.Is(err, ErrConflict) || errors.Is(err, ErrInvalidInput):
-		n.Outcome = OutcomeRejected
-		n.Detail = joinDetail(n.Detail, err.Error())
-		s.log.ErrorContext(ctx, "payments: webhook contradicts the ledger", "gateway", n.Gateway, "notification", n.ID, "error", err)
-		return s.journalAlone(ctx, n, changes, err)
-	default:
-		n.Outcome = OutcomeFailed
-		n.Detail = joinDetail(n.Detail, "store: "+err.Error())
-		s.log.ErrorContext(ctx, "payments: webhook not recorded", "gateway", n.Gateway, "notification", n.ID, "error", err)
+	s.logOutcome(ctx, n, err)
+	if journaled {
+		// The batch journaled the notification with the outcome the
+		// ledger decided, by outcomeOf too.
+		n.Outcome = res.Recorded.Outcome
+	} else {
+		n.Detail = joinDetail(n.Detail, detailOf(parseErr, commitErr))
 		if jerr := s.store.AppendNotification(ctx, n); jerr != nil {
-			s.log.ErrorContext(ctx, "payments: journal failed", "notification", n.ID, "error", jerr)
+			s.log.ErrorContext(ctx, "payments: journal failed", "gateway", n.Gateway, "notification", n.ID, "error", jerr)
+			// The gateway must retry, so that nothing goes unjournaled,
+			// unless it is rejected: a retry would be rejected again.
+			if n.Outcome != OutcomeRejected {
+				n.Outcome = OutcomeFailed
+				err = errors.Join(err, fmt.Errorf("journal: %w", jerr))
+			}
 		}
-		return &WebhookResult{Notification: *n, Changes: changes}, fmt.Errorf("payments: record %s notification: %w", n.Gateway, err)
+	}
+	res.Notification = *n
+	res.Reply = s.reply(g, req, res, err)
+	switch n.Outcome {
+	case OutcomeRecorded, OutcomeDuplicate, OutcomeIgnored, OutcomeParked:
+		return res, nil
+	case OutcomeRejected:
+		return res, err
+	}
+	return res, fmt.Errorf("payments: %s notification not recorded: %w", n.Gateway, err)
+}
+
+// outcomeOf decides what became of a notification: the one place that
+// does, for the Service and, through Plan.Settle, for the Store's commit.
+// parseErr is the driver's refusal or failure, commitErr the ledger's, rec
+// what the ledger changed (nil when nothing reached it).
+func outcomeOf(parseErr error, rec *BatchResult, commitErr error) Outcome {
+	switch {
+	case parseErr != nil:
+		if errors.Is(parseErr, ErrUnauthenticated) || errors.Is(parseErr, ErrInvalidInput) {
+			return OutcomeRejected
+		}
+		// The driver failed to finish (an API call it needed timed out):
+		// the gateway retries.
+		return OutcomeFailed
+	case commitErr != nil:
+		switch {
+		case errors.Is(commitErr, ErrUnattributed) || errors.Is(commitErr, ErrNotFound):
+			// No account to credit, or a payment id this deployment never
+			// issued: retrying cannot help, so it is kept for the host.
+			return OutcomeParked
+		case errors.Is(commitErr, ErrConflict) || errors.Is(commitErr, ErrInvalidInput):
+			return OutcomeRejected
+		}
+		return OutcomeFailed
+	case rec == nil:
+		return OutcomeIgnored
+	case rec.Empty():
+		return OutcomeDuplicate
+	}
+	return OutcomeRecorded
+}
+
+// detailOf says, for the journal, why a notification was not recorded.
+func detailOf(parseErr, commitErr error) string {
+	switch {
+	case parseErr != nil:
+		return parseErr.Error()
+	case commitErr != nil && !isClientError(commitErr):
+		return "store: " + commitErr.Error()
+	case commitErr != nil:
+		return commitErr.Error()
+	}
+	return ""
+}
+
+func (s *Service) logOutcome(ctx context.Context, n *Notification, err error) {
+	args := []any{"gateway", n.Gateway, "notification", n.ID, "error", err}
+	switch n.Outcome {
+	case OutcomeRejected:
+		if errors.Is(err, ErrConflict) {
+			s.log.ErrorContext(ctx, "payments: webhook contradicts the ledger", args...)
+		} else {
+			s.log.WarnContext(ctx, "payments: webhook rejected", args...)
+		}
+	case OutcomeParked:
+		s.log.WarnContext(ctx, "payments: webhook parked", args...)
+	case OutcomeFailed:
+		s.log.ErrorContext(ctx, "payments: webhook not recorded", args...)
 	}
 }
 
-// journalAlone journals a notification outside a batch. A journal failure
-// turns the answer into a Store failure, so the gateway retries and nothing
-// goes unjournaled; otherwise cause is returned as it is.
-func (s *Service) journalAlone(ctx context.Context, n *Notification, c *Changes, cause error) (*WebhookResult, error) {
-	res := &WebhookResult{Notification: *n, Changes: c}
-	if err := s.store.AppendNotification(ctx, n); err != nil {
-		s.log.ErrorContext(ctx, "payments: journal failed", "gateway", n.Gateway, "notification", n.ID, "error", err)
-		if cause != nil && isClientError(cause) {
-			return res, cause // the sender is at fault either way; a retry would be rejected again
+// reply is the answer to a handled notification: the status its outcome
+// calls for, in the form its driver wants when it is a WebhookReplier.
+func (s *Service) reply(g Gateway, req *WebhookRequest, res *WebhookResult, err error) WebhookReply {
+	status := http.StatusOK
+	switch res.Notification.Outcome {
+	case OutcomeRejected:
+		status = http.StatusBadRequest
+		if errors.Is(err, ErrUnauthenticated) {
+			status = http.StatusUnauthorized
+		} else if errors.Is(err, ErrConflict) {
+			status = http.StatusConflict
 		}
-		return res, fmt.Errorf("payments: journal %s notification: %w", n.Gateway, err)
+	case OutcomeFailed:
+		status = http.StatusInternalServerError
 	}
-	return res, cause
-}
-
-// Replay runs a journaled notification through its driver and the ledger
-// again, journaling the replay as a new notification. It is how a host
-// records a parked notification once it has attributed the payment, or one
-// that failed while the Store was down. Only notifications that verified when
-// they arrived can be replayed; drivers still check their signature.
-func (s *Service) Replay(ctx context.Context, notificationID string) (*WebhookResult, error) {
-	old, err := s.store.Notification(ctx, notificationID)
-	if err != nil {
-		return nil, err
+	res.Reply = WebhookReply{Status: status, ContentType: "text/plain; charset=utf-8", Body: []byte(http.StatusText(status) + "\n")}
+	if status == http.StatusOK {
+		body, _ := json.Marshal(map[string]Outcome{"outcome": res.Notification.Outcome})
+		res.Reply.ContentType, res.Reply.Body = "application/json", append(body, '\n')
 	}
-	if !old.Verified {
-		return nil, fmt.Errorf("payments: replay %s: it did not verify: %w", notificationID, ErrUnauthenticated)
+	r, ok := g.(WebhookReplier)
+	if !ok {
+		return res.Reply
 	}
-	g, err := s.gateway(old.Gateway)
-	if err != nil {
-		return nil, err
+	custom := r.WebhookReply(req, res)
+	if custom.Status == 0 || (custom.Status < 300) != (status < 300) {
+		// Whatever the driver answers, a failure stays a failure and an
+		// acknowledgement an acknowledgement.
+		custom.Status = status
 	}
-	req := &WebhookRequest{Header: old.Header, Body: old.Body, RemoteAddr: old.RemoteAddr, ReceivedAt: old.ReceivedAt, Replay: true}
-	n := Notification{
-		ID:         newID("ntf"),
-		Gateway:    old.Gateway,
-		ReceivedAt: s.now(),
-		RemoteAddr: old.RemoteAddr,
-		Header:     old.Header,
-		Body:       old.Body,
-		Detail:     "replay of " + old.ID,
-	}
-	return s.handle(ctx, g, req, &n)
+	return custom
 }
 
 // journalHeaders keeps the headers the driver declares it needs; the journal

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/payrail/payments"
+	"github.com/payrail/payments/internal/cursor"
 )
 
 // Store is a goroutine-safe in-memory payments.Store. One mutex serializes
@@ -23,7 +24,6 @@ type Store struct {
 	payments      map[string]*payments.Payment // by library id
 	byGatewayID   map[gatewayKey]string        // (gateway, gateway id) → library id
 	entries       map[string]*payments.Entry   // by entry id
-	entryOrder    []string
 	balances      map[balanceKey]*payments.Balance
 	notifications []*payments.Notification
 	notifByID     map[string]*payments.Notification
@@ -117,12 +117,10 @@ func (s *Store) PaymentByGatewayID(ctx context.Context, gateway, gatewayID strin
 	return clonePayment(s.payments[id]), nil
 }
 
-// Commit implements payments.Store. It works on copies and swaps them in only
-// when the whole batch succeeded, so a failing batch leaves nothing behind.
+// Commit implements payments.Store: it plans the batch against the stored
+// payments under the store's one lock, checks everything the plan could
+// fail on, and only then writes, so a failing batch leaves nothing behind.
 func (s *Store) Commit(ctx context.Context, b *payments.Batch) (*payments.BatchResult, error) {
-	if err := b.Validate(); err != nil {
-		return nil, err
-	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -130,207 +128,137 @@ func (s *Store) Commit(ctx context.Context, b *payments.Batch) (*payments.BatchR
 		return nil, err
 	}
 	defer s.mu.Unlock()
+	plan, err := b.Plan(ctx, lookup{s})
+	if err != nil {
+		return nil, err
+	}
 	if b.Notification != nil {
 		if err := s.checkNotification(b.Notification); err != nil {
 			return nil, err
 		}
 	}
-	tx := &txn{s: s, payments: map[string]*payments.Payment{}, balances: map[balanceKey]*payments.Balance{}}
-	res := &payments.BatchResult{}
-	for i := range b.Payments {
-		if err := tx.applyUpdate(b.Gateway, &b.Payments[i], b.Now, res); err != nil {
-			return nil, err
+	recorded := map[string]payments.Entry{}
+	for _, e := range plan.Entries {
+		if old, ok := s.entries[e.ID]; ok {
+			recorded[e.ID] = *old
 		}
 	}
-	var fresh []*payments.Entry
-	for i := range b.Entries {
-		e, dup, err := tx.recordEntry(b.Entries[i], b.Now)
-		if err != nil {
-			return nil, err
-		}
-		if dup {
-			res.Duplicates = append(res.Duplicates, *e)
-			continue
-		}
-		fresh = append(fresh, e)
-		res.Entries = append(res.Entries, *e)
+	if err := plan.Settle(recorded); err != nil {
+		return nil, err
 	}
-	// Everything validated: publish the transaction.
-	for _, p := range tx.payments {
-		s.putPayment(p)
-	}
-	maps.Copy(s.balances, tx.balances)
-	for _, e := range fresh {
-		s.entries[e.ID] = e
-		s.entryOrder = append(s.entryOrder, e.ID)
-		t := &payments.SyncTask{Entry: *e, State: payments.SyncPending, NextAttempt: b.Now}
-		if b.SyncOwner != "" {
-			t.LeaseOwner, t.LeaseUntil = b.SyncOwner, b.SyncLeaseUntil
+	for _, c := range plan.Balances {
+		low, high := c.Bounds()
+		if cur := s.balanceOf(c.Account, c.Currency).Money.Amount; cur < low || cur > high {
+			return nil, fmt.Errorf("memory: balance of %s in %s would overflow: %w", c.Account, c.Currency, payments.ErrInvalidInput)
 		}
-		s.sync[e.ID] = t
-		s.syncOrder = append(s.syncOrder, e.ID)
 	}
-	if b.Notification != nil {
-		b.Notification.Outcome = payments.OutcomeDuplicate
-		if !res.Empty() {
-			b.Notification.Outcome = payments.OutcomeRecorded
+	// Nothing can fail from here on.
+	for _, list := range [][]payments.Payment{plan.Created, plan.Updated} {
+		for i := range list {
+			s.putPayment(clonePayment(&list[i]))
 		}
-		s.appendNotification(b.Notification)
 	}
-	return res, nil
+	for _, e := range plan.Result.Entries {
+		s.entries[e.ID] = &e
+	}
+	for _, c := range plan.Balances {
+		bal := s.balanceOf(c.Account, c.Currency)
+		bal.Money.Amount += c.Amount
+		bal.Entries += c.Entries
+		bal.UpdatedAt = c.UpdatedAt
+		s.balances[balanceKey{c.Account, c.Currency}] = &bal
+	}
+	for _, t := range plan.Tasks {
+		s.sync[t.Entry.ID] = &t
+		s.syncOrder = append(s.syncOrder, t.Entry.ID)
+	}
+	if plan.Journal != nil {
+		s.appendNotification(plan.Journal)
+	}
+	if n, ok := s.notifByID[plan.Resolves]; ok && n.ResolvedBy == "" {
+		n.ResolvedBy = plan.Journal.ID
+	}
+	return &plan.Result, nil
 }
 
-// txn holds a batch's writes until it is known to succeed.
-type txn struct {
-	s        *Store
-	payments map[string]*payments.Payment
-	balances map[balanceKey]*payments.Balance
-	entries  map[string]*payments.Entry
+// lookup reads the stored payments for the planner.
+type lookup struct{ s *Store }
+
+func (l lookup) PaymentByID(ctx context.Context, id string) (*payments.Payment, error) {
+	if p, ok := l.s.payments[id]; ok {
+		return clonePayment(p), nil
+	}
+	return nil, nil
 }
 
-func (t *txn) payment(id string) *payments.Payment {
-	if p, ok := t.payments[id]; ok {
-		return p
+func (l lookup) PaymentByGatewayID(ctx context.Context, gateway, gatewayID string) (*payments.Payment, error) {
+	if id, ok := l.s.byGatewayID[gatewayKey{gateway, gatewayID}]; ok {
+		return clonePayment(l.s.payments[id]), nil
 	}
-	if p, ok := t.s.payments[id]; ok {
-		c := clonePayment(p)
-		t.payments[id] = c
-		return c
-	}
-	return nil
+	return nil, nil
 }
 
-func (t *txn) paymentByGatewayID(gateway, gatewayID string) *payments.Payment {
-	if gatewayID == "" {
-		return nil
+// balanceOf returns a copy of a balance, zero when there is none.
+func (s *Store) balanceOf(account string, currency payments.Currency) payments.Balance {
+	if b, ok := s.balances[balanceKey{account, currency}]; ok {
+		return *b
 	}
-	for _, p := range t.payments {
-		if p.Gateway == gateway && p.GatewayID == gatewayID {
-			return p
-		}
-	}
-	if id, ok := t.s.byGatewayID[gatewayKey{gateway, gatewayID}]; ok {
-		return t.payment(id)
-	}
-	return nil
-}
-
-func (t *txn) applyUpdate(gateway string, u *payments.PaymentUpdate, now time.Time, res *payments.BatchResult) error {
-	p := t.paymentByGatewayID(gateway, u.GatewayID)
-	if p == nil && u.PaymentID != "" {
-		if p = t.payment(u.PaymentID); p != nil && p.Gateway != gateway {
-			return fmt.Errorf("memory: payment %s belongs to %s, not %s: %w", p.ID, p.Gateway, gateway, payments.ErrConflict)
-		}
-	}
-	if p == nil {
-		if u.Account == "" {
-			return fmt.Errorf("memory: unknown %s payment %s: %w", gateway, u.GatewayID, payments.ErrUnattributed)
-		}
-		if u.GatewayID == "" {
-			return fmt.Errorf("memory: unknown payment %s: %w", u.PaymentID, payments.ErrNotFound)
-		}
-		p = &payments.Payment{
-			ID: u.PaymentID, Gateway: gateway, GatewayID: u.GatewayID,
-			Status: payments.StatusPending, CreatedAt: now,
-		}
-		if p.ID == "" {
-			p.ID = payments.NewPaymentID()
-		}
-		payments.MergeUpdate(p, u, now)
-		t.payments[p.ID] = p
-		res.Created = append(res.Created, *clonePayment(p))
-		return nil
-	}
-	if p.GatewayID != "" && u.GatewayID != "" && p.GatewayID != u.GatewayID {
-		return fmt.Errorf("memory: payment %s has gateway id %s, not %s: %w", p.ID, p.GatewayID, u.GatewayID, payments.ErrConflict)
-	}
-	if p.GatewayID == "" && u.GatewayID != "" {
-		if t.paymentByGatewayID(gateway, u.GatewayID) != nil {
-			return fmt.Errorf("memory: %s payment %s exists: %w", gateway, u.GatewayID, payments.ErrConflict)
-		}
-	}
-	from := p.Status
-	if payments.MergeUpdate(p, u, now) {
-		res.Changes = append(res.Changes, payments.StatusChange{Payment: *clonePayment(p), From: from, To: p.Status})
-	}
-	return nil
-}
-
-func (t *txn) recordEntry(e payments.Entry, now time.Time) (*payments.Entry, bool, error) {
-	if e.Account == "" {
-		p := t.paymentByGatewayID(e.Gateway, e.GatewayPaymentID)
-		if p == nil || p.Account == "" {
-			return nil, false, fmt.Errorf("memory: entry %s of %s payment %q: %w", e.GatewayRef, e.Gateway, e.GatewayPaymentID, payments.ErrUnattributed)
-		}
-		e.Account = p.Account
-	}
-	if old, ok := t.s.entries[e.ID]; ok {
-		return t.duplicate(old, &e)
-	}
-	if old, ok := t.entries[e.ID]; ok {
-		return t.duplicate(old, &e)
-	}
-	if p := t.paymentByGatewayID(e.Gateway, e.GatewayPaymentID); p != nil {
-		e.PaymentID = p.ID
-		if e.Reference == "" {
-			e.Reference = p.Reference
-		}
-	}
-	e.RecordedAt = now
-	if e.OccurredAt.IsZero() {
-		e.OccurredAt = now
-	}
-	key := balanceKey{e.Account, e.Amount.Currency}
-	bal, ok := t.balances[key]
-	if !ok {
-		bal = &payments.Balance{Account: e.Account, Money: payments.Money{Currency: e.Amount.Currency}}
-		if old, ok := t.s.balances[key]; ok {
-			*bal = *old
-		}
-		t.balances[key] = bal
-	}
-	sum, err := payments.AddAmounts(bal.Money.Amount, e.Amount.Amount)
-	if err != nil {
-		return nil, false, fmt.Errorf("memory: entry %s: %w", e.ID, err)
-	}
-	bal.Money.Amount, bal.Entries, bal.UpdatedAt = sum, bal.Entries+1, now
-	if t.entries == nil {
-		t.entries = map[string]*payments.Entry{}
-	}
-	t.entries[e.ID] = &e
-	return &e, false, nil
-}
-
-func (t *txn) duplicate(old, e *payments.Entry) (*payments.Entry, bool, error) {
-	if !old.SameMovement(e) {
-		return nil, false, fmt.Errorf("memory: entry %s (%s %s) recorded as %s for %s, now %s for %s: %w",
-			old.ID, old.Kind, old.GatewayRef, old.Amount, old.Account, e.Amount, e.Account, payments.ErrConflict)
-	}
-	c := *old
-	return &c, true, nil
+	return payments.Balance{Account: account, Money: payments.Money{Currency: currency}}
 }
 
 // Entries implements payments.Store.
-func (s *Store) Entries(ctx context.Context, f payments.EntryFilter) ([]payments.Entry, error) {
+func (s *Store) Entries(ctx context.Context, f payments.EntryFilter) ([]payments.Entry, string, error) {
+	after, err := decodeAfter(f.After)
+	if err != nil {
+		return nil, "", err
+	}
 	if err := s.lock(); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer s.mu.Unlock()
 	var out []payments.Entry
-	for _, id := range s.entryOrder {
-		e := s.entries[id]
+	for _, e := range s.entries {
 		if (f.Account != "" && e.Account != f.Account) || (f.PaymentID != "" && e.PaymentID != f.PaymentID) ||
 			(f.Gateway != "" && e.Gateway != f.Gateway) {
 			continue
 		}
+		if after != nil && compareKey(e.RecordedAt, e.ID, *after) <= 0 {
+			continue
+		}
 		out = append(out, *e)
 	}
-	// Commit order is not the listing order: batches may carry clocks out
-	// of order, and a batch's entries share one RecordedAt.
 	slices.SortFunc(out, func(a, b payments.Entry) int {
 		return cmp.Or(a.RecordedAt.Compare(b.RecordedAt), cmp.Compare(a.ID, b.ID))
 	})
-	return out[:min(len(out), payments.EffectiveLimit(f.Limit))], nil
+	return page(out, f.Limit, func(e payments.Entry) string {
+		return cursor.Encode(cursor.Key{At: e.RecordedAt, ID: e.ID})
+	})
+}
+
+func decodeAfter(after string) (*cursor.Key, error) {
+	if after == "" {
+		return nil, nil
+	}
+	k, err := cursor.Decode(after)
+	if err != nil {
+		return nil, fmt.Errorf("memory: %w", err)
+	}
+	return &k, nil
+}
+
+func compareKey(at time.Time, id string, k cursor.Key) int {
+	return cmp.Or(at.Compare(k.At), cmp.Compare(id, k.ID))
+}
+
+// page cuts a sorted listing to the filter's limit and returns the cursor
+// of the next page, "" when nothing is left.
+func page[T any](rows []T, limit int, next func(T) string) ([]T, string, error) {
+	limit = cursor.Limit(limit)
+	if len(rows) <= limit {
+		return rows, "", nil
+	}
+	rows = rows[:limit]
+	return rows, next(rows[limit-1]), nil
 }
 
 // Balance implements payments.Store.
@@ -406,28 +334,34 @@ func (s *Store) Notification(ctx context.Context, id string) (*payments.Notifica
 }
 
 // Notifications implements payments.Store.
-func (s *Store) Notifications(ctx context.Context, f payments.NotificationFilter) ([]payments.Notification, error) {
+func (s *Store) Notifications(ctx context.Context, f payments.NotificationFilter) ([]payments.Notification, string, error) {
+	after, err := decodeAfter(f.After)
+	if err != nil {
+		return nil, "", err
+	}
 	if err := s.lock(); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer s.mu.Unlock()
 	var out []payments.Notification
-	for i := len(s.notifications) - 1; i >= 0; i-- {
-		n := s.notifications[i]
-		if (f.Gateway != "" && n.Gateway != f.Gateway) || (f.Outcome != "" && n.Outcome != f.Outcome) {
+	for _, n := range s.notifications {
+		if (f.Gateway != "" && n.Gateway != f.Gateway) || (f.Outcome != "" && n.Outcome != f.Outcome) ||
+			(f.Unresolved && n.ResolvedBy != "") {
 			continue
 		}
-		out = append(out, *n)
+		if after != nil && compareKey(n.ReceivedAt, n.ID, *after) >= 0 {
+			continue
+		}
+		out = append(out, *cloneNotification(n))
 	}
 	// Newest by ReceivedAt, not by journaling order: a slow request is
-	// journaled after requests that arrived later. Ties stay newest
-	// journaled first.
-	slices.SortStableFunc(out, func(a, b payments.Notification) int { return b.ReceivedAt.Compare(a.ReceivedAt) })
-	out = out[:min(len(out), payments.EffectiveLimit(f.Limit))]
-	for i := range out {
-		out[i] = *cloneNotification(&out[i])
-	}
-	return out, nil
+	// journaled after requests that arrived later.
+	slices.SortFunc(out, func(a, b payments.Notification) int {
+		return cmp.Or(b.ReceivedAt.Compare(a.ReceivedAt), cmp.Compare(b.ID, a.ID))
+	})
+	return page(out, f.Limit, func(n payments.Notification) string {
+		return cursor.Encode(cursor.Key{At: n.ReceivedAt, ID: n.ID})
+	})
 }
 
 // ClaimSync implements payments.Store.
@@ -437,7 +371,7 @@ func (s *Store) ClaimSync(ctx context.Context, c payments.SyncClaim) ([]payments
 	}
 	defer s.mu.Unlock()
 	var out []payments.SyncTask
-	limit := payments.EffectiveLimit(c.Limit)
+	limit := cursor.Limit(c.Limit)
 	for _, id := range s.syncOrder {
 		t := s.sync[id]
 		if t.State != payments.SyncPending || t.NextAttempt.After(c.Now) || t.LeaseUntil.After(c.Now) {
@@ -470,23 +404,34 @@ func (s *Store) SettleSync(ctx context.Context, st payments.SyncSettlement) erro
 	return nil
 }
 
-// SyncTasks implements payments.Store.
-func (s *Store) SyncTasks(ctx context.Context, f payments.SyncFilter) ([]payments.SyncTask, error) {
+// SyncTasks implements payments.Store: tasks in queue order; the cursor is
+// the position in the queue.
+func (s *Store) SyncTasks(ctx context.Context, f payments.SyncFilter) ([]payments.SyncTask, string, error) {
+	start := int64(0)
+	if f.After != "" {
+		seq, err := cursor.DecodeSeq(f.After)
+		if err != nil {
+			return nil, "", fmt.Errorf("memory: %w", err)
+		}
+		start = seq + 1
+	}
 	if err := s.lock(); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer s.mu.Unlock()
+	limit := cursor.Limit(f.Limit)
 	var out []payments.SyncTask
-	limit := payments.EffectiveLimit(f.Limit)
-	for _, id := range s.syncOrder {
-		if t := s.sync[id]; f.State == "" || t.State == f.State {
-			out = append(out, *t)
-			if len(out) == limit {
-				break
-			}
+	for i := max(start, 0); i < int64(len(s.syncOrder)); i++ {
+		t := s.sync[s.syncOrder[i]]
+		if f.State != "" && t.State != f.State {
+			continue
 		}
+		if len(out) == limit {
+			return out, cursor.EncodeSeq(i - 1), nil
+		}
+		out = append(out, *t)
 	}
-	return out, nil
+	return out, "", nil
 }
 
 // RequeueSync implements payments.Store.

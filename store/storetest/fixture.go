@@ -102,8 +102,11 @@ func (f *fixture) entries(filter payments.EntryFilter) []payments.Entry {
 	if filter.Limit == 0 {
 		filter.Limit = listAll
 	}
-	list, err := f.s.Entries(f.ctx, filter)
+	list, next, err := f.s.Entries(f.ctx, filter)
 	require.NoError(f.t, err, "Entries")
+	if filter.Limit == listAll {
+		require.Empty(f.t, next, "a listing under its limit has no next page")
+	}
 	return normEntries(list)
 }
 
@@ -142,8 +145,11 @@ func (f *fixture) notifications(filter payments.NotificationFilter) []payments.N
 	if filter.Limit == 0 {
 		filter.Limit = listAll
 	}
-	list, err := f.s.Notifications(f.ctx, filter)
+	list, next, err := f.s.Notifications(f.ctx, filter)
 	require.NoError(f.t, err, "Notifications")
+	if filter.Limit == listAll {
+		require.Empty(f.t, next, "a listing under its limit has no next page")
+	}
 	out := make([]payments.Notification, 0, len(list))
 	for _, n := range list {
 		out = append(out, normNotification(n))
@@ -160,8 +166,9 @@ func (f *fixture) tasks(state payments.SyncState) []payments.SyncTask {
 		states = []payments.SyncState{payments.SyncPending, payments.SyncDone, payments.SyncParked}
 	}
 	for _, st := range states {
-		list, err := f.s.SyncTasks(f.ctx, payments.SyncFilter{State: st, Limit: listAll})
+		list, next, err := f.s.SyncTasks(f.ctx, payments.SyncFilter{State: st, Limit: listAll})
 		require.NoError(f.t, err, "SyncTasks %s", st)
+		require.Empty(f.t, next, "a listing under its limit has no next page")
 		all = append(all, normTasks(list)...)
 	}
 	return all

@@ -121,18 +121,21 @@ func testNotificationFilters(f *fixture) {
 }
 
 // testCommitJournalsOutcome checks that the notification of a batch is
-// journaled with it and that the store decides its outcome, both in the
-// journal and on the caller's Notification (the Service reports it from
-// there).
+// journaled with it and with the outcome the plan decided, both in the
+// journal and in the result, and that the caller's Notification is left as
+// it was.
 func testCommitJournalsOutcome(f *fixture) {
 	f.createPayment(newPayment("pay_1", "pi_1", "acct_1"))
 	deliver := func(id string, now time.Time, entries ...payments.Entry) *payments.Notification {
 		b := statusUpdate(now, "pi_1", payments.StatusSucceeded)
 		b.Entries = entries
 		b.Notification = newNotification(id, now)
-		b.Notification.Outcome = payments.OutcomeFailed // whatever the caller guessed, the store decides
-		f.commit(b)
-		return b.Notification
+		b.Notification.Outcome = payments.OutcomeFailed // whatever the caller guessed, the plan decides
+		res := f.commit(b)
+		assert.Equal(f.t, payments.OutcomeFailed, b.Notification.Outcome, "Commit leaves the batch as it was")
+		n := *b.Notification
+		n.Outcome = res.Outcome
+		return &n
 	}
 
 	first := deliver("ntf_first", at(0), chargeOf("ch_1", "pi_1", 100))
@@ -147,7 +150,7 @@ func testCommitJournalsOutcome(f *fixture) {
 		{again, payments.OutcomeDuplicate},
 		{statusOnly, payments.OutcomeDuplicate},
 	} {
-		assert.Equal(f.t, c.want, c.n.Outcome, "Outcome set on the batch's %s", c.n.ID)
+		assert.Equal(f.t, c.want, c.n.Outcome, "Outcome in the result of %s", c.n.ID)
 		stored := f.notification(c.n.ID)
 		assert.Equal(f.t, c.want, stored.Outcome, "Outcome journaled for %s", c.n.ID)
 		want := normNotification(*c.n)

@@ -39,6 +39,8 @@ func Run(t *testing.T, newStore func(t *testing.T) payments.Store) {
 		{"Balances", balanceTests()},
 		{"Entries", entryQueryTests()},
 		{"Journal", journalTests()},
+		{"Attribution", attributionTests()},
+		{"Pages", pageTests()},
 		{"Sync", syncTests()},
 		{"Concurrency", concurrencyTests()},
 	}

@@ -226,9 +226,10 @@ func testSyncTasksByState(f *fixture) {
 			assert.Equal(f.t, state, task.State)
 		}
 	}
-	limited, err := f.s.SyncTasks(f.ctx, payments.SyncFilter{State: payments.SyncPending, Limit: 1})
+	limited, next, err := f.s.SyncTasks(f.ctx, payments.SyncFilter{State: payments.SyncPending, Limit: 1})
 	require.NoError(f.t, err)
 	assert.Len(f.t, limited, 1, "Limit")
+	assert.NotEmpty(f.t, next, "more pending tasks follow")
 }
 
 func testRequeueParked(f *fixture) {

@@ -1,0 +1,83 @@
+package payments
+
+import (
+	"context"
+	"fmt"
+)
+
+// Notifications lists one page of the journal of inbound notifications,
+// newest first, and the cursor of the next page: pass it as f.After to read
+// on. With f.Outcome OutcomeParked and f.Unresolved it lists the money that
+// waits for the host to say whose it is (see Attribute).
+func (s *Service) Notifications(ctx context.Context, f NotificationFilter) (page []Notification, next string, err error) {
+	return s.store.Notifications(ctx, f)
+}
+
+// Notification returns one journaled notification, or ErrNotFound.
+func (s *Service) Notification(ctx context.Context, id string) (*Notification, error) {
+	return s.store.Notification(ctx, id)
+}
+
+// Attribution says whose the money of a parked notification is.
+type Attribution struct {
+	// Account is the host's id of the customer to credit; required.
+	Account string
+	// Reference is the host's key for what was paid, kept on the payment
+	// the attribution records when the notification carries none.
+	Reference string
+}
+
+// Attribute records a parked notification's money for an account, through
+// the ledger's rules, in one call: it replays the journaled notification with
+// its driver, creates the payment it names for a.Account where the Store has
+// none, records its entries, journals the replay and marks the parked row
+// resolved, all in one transaction. Attributing again to the same account
+// records nothing twice (the result is OutcomeDuplicate); attributing to
+// another account money that is already someone's is ErrConflict, and
+// nothing is recorded. Only notifications that verified when they arrived
+// can be attributed, and their driver verifies them again.
+func (s *Service) Attribute(ctx context.Context, notificationID string, a Attribution) (*WebhookResult, error) {
+	if a.Account == "" {
+		return nil, fmt.Errorf("payments: attribute %s: no account: %w", notificationID, ErrInvalidInput)
+	}
+	return s.replay(ctx, notificationID, a)
+}
+
+// Replay runs a journaled notification through its driver and the ledger
+// again, journaling the replay as a new notification. It is how a host
+// records one that failed while the Store was down, or a parked one once the
+// payment it names is known (Attribute does that in one call). Only
+// notifications that verified when they arrived can be replayed; drivers
+// still check their signature. A replay that records what the row carried,
+// or finds it recorded, marks the row resolved (Notification.ResolvedBy).
+func (s *Service) Replay(ctx context.Context, notificationID string) (*WebhookResult, error) {
+	return s.replay(ctx, notificationID, Attribution{})
+}
+
+func (s *Service) replay(ctx context.Context, notificationID string, a Attribution) (*WebhookResult, error) {
+	old, err := s.store.Notification(ctx, notificationID)
+	if err != nil {
+		return nil, err
+	}
+	if !old.Verified {
+		return nil, fmt.Errorf("payments: replay %s: it did not verify: %w", notificationID, ErrUnauthenticated)
+	}
+	g, err := s.gateway(old.Gateway)
+	if err != nil {
+		return nil, err
+	}
+	req := &WebhookRequest{Header: old.Header, Body: old.Body, RemoteAddr: old.RemoteAddr, ReceivedAt: old.ReceivedAt, Replay: true}
+	n := Notification{
+		ID:         newID("ntf"),
+		Gateway:    old.Gateway,
+		ReceivedAt: s.now(),
+		RemoteAddr: old.RemoteAddr,
+		Header:     old.Header,
+		Body:       old.Body,
+		ReplayOf:   old.ID,
+	}
+	if a.Account != "" {
+		n.Detail = "attributed to " + a.Account
+	}
+	return s.handle(ctx, g, req, &n, a)
+}

@@ -1,0 +1,520 @@
+package payments
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+)
+
+// The ledger rules, all of them: Batch.Plan decides what a batch writes and
+// Plan.Settle what its new entries add up to. A Store decides nothing; it
+// reads the payments the planner asks for and persists the plan in the
+// transaction it read them in.
+
+// PaymentLookup is how the planner reads stored payments, inside the
+// transaction that will persist its plan. Each method returns nil and no
+// error when there is no such payment. The planner never changes a payment
+// it is given, and never asks twice for the same key within one batch.
+type PaymentLookup interface {
+	// PaymentByID returns the payment with the library's id.
+	PaymentByID(ctx context.Context, id string) (*Payment, error)
+	// PaymentByGatewayID returns the gateway's payment gatewayID; an empty
+	// gatewayID is never asked for.
+	PaymentByGatewayID(ctx context.Context, gateway, gatewayID string) (*Payment, error)
+}
+
+// Plan is what one Batch writes, decided by Batch.Plan. A Store persists it
+// in the transaction whose payments it was planned from:
+//
+//  1. insert Created and write Updated back whole (status, gateway id,
+//     account, amount, reference, redirect URL, capture deadline, updated
+//     time);
+//  2. insert each of Entries unless its id is taken, and hand Settle the
+//     stored entry of every id that was;
+//  3. add Balances, insert Tasks, journal Journal and, when Resolves is
+//     set, mark that journal row resolved by Journal.
+//
+// When Plan or Settle fails, nothing of the batch may be committed.
+type Plan struct {
+	// Created are payments first heard of in this batch; Updated are stored
+	// payments the batch changed, each once, as the batch leaves them.
+	Created, Updated []Payment
+	// Entries are the batch's entries, validated, attributed to an account
+	// and a payment, and timed, each id once, in batch order.
+	Entries []Entry
+
+	// Balances, Tasks, Journal and Resolves are set by Settle.
+
+	// Balances are what the new entries add to each balance, in order of
+	// first appearance.
+	Balances []BalanceChange
+	// Tasks are the sync tasks of the new entries, pending and, when the
+	// batch has a SyncOwner, leased to it.
+	Tasks []SyncTask
+	// Journal is the batch's notification with its outcome decided; nil
+	// when the batch carries none.
+	Journal *Notification
+	// Resolves is the id of the journal row that Journal resolves: a
+	// replay that recorded what the row carried, or found it recorded.
+	Resolves string
+
+	// Result is what the batch changed, as Commit returns it. Entries and
+	// Duplicates are filled by Settle.
+	Result BatchResult
+
+	batch   *Batch
+	now     time.Time
+	order   []int // for each batch entry, its index in Entries
+	settled bool
+}
+
+// BalanceChange is what a batch's new entries add to one balance.
+type BalanceChange struct {
+	Account  string
+	Currency Currency
+	// Amount is the entries' sum and Entries their count.
+	Amount, Entries int64
+	// Low and High are the lowest and highest running sums of the entries,
+	// from zero, in the order they are recorded: the balance passes through
+	// each, so each must stay within int64 (see Bounds).
+	Low, High int64
+	UpdatedAt time.Time
+}
+
+// Bounds returns the range a balance must lie in for the change to apply
+// without any running sum leaving int64. A Store refuses the batch with
+// ErrInvalidInput when the stored balance lies outside it.
+func (c BalanceChange) Bounds() (low, high int64) {
+	return math.MinInt64 - c.Low, math.MaxInt64 - c.High
+}
+
+// Then returns the change of applying c and then next to the same balance,
+// for a Store that adds several plans to one balance in one statement. It
+// fails with ErrInvalidInput when the combined running sums leave int64.
+func (c BalanceChange) Then(next BalanceChange) (BalanceChange, error) {
+	amount, ok1 := addInt64(c.Amount, next.Amount)
+	low, ok2 := addInt64(c.Amount, next.Low)
+	high, ok3 := addInt64(c.Amount, next.High)
+	if !ok1 || !ok2 || !ok3 {
+		return c, fmt.Errorf("payments: balance of %s in %s would overflow: %w", c.Account, c.Currency, ErrInvalidInput)
+	}
+	c.Amount, c.Entries = amount, c.Entries+next.Entries
+	c.Low, c.High = min(c.Low, low), max(c.High, high)
+	c.UpdatedAt = next.UpdatedAt
+	return c, nil
+}
+
+// Plan decides what the batch writes, reading the payments it needs
+// through lookup. It never changes b.
+//
+// The rules:
+//   - Payments: an update is matched by (Gateway, GatewayID), else by
+//     PaymentID (which must be the same gateway's). An unknown payment is
+//     created when the update has a GatewayID and an account (its own or
+//     the batch's); without an account it is ErrUnattributed, without a
+//     GatewayID ErrNotFound. Status only moves forward (Status.Advances);
+//     GatewayID, Account, Reference, Amount, RedirectURL and CaptureBefore
+//     are filled only where empty; a GatewayID other than the stored one is
+//     ErrConflict. A payment the update leaves as it was is not written.
+//   - Entries: validated; one without an Account takes its payment's
+//     (Gateway, GatewayPaymentID), else the batch's Account, else the batch
+//     fails with ErrUnattributed. It is linked to its payment and takes the
+//     payment's reference when it has none. The same id twice in a batch is
+//     one entry, or ErrConflict when the two differ.
+//   - Batch.Account: a payment or entry of the batch that already has
+//     another account is ErrConflict.
+//   - Times are kept as a Store keeps them: UTC, to the microsecond.
+func (b *Batch) Plan(ctx context.Context, lookup PaymentLookup) (*Plan, error) {
+	if b.Gateway == "" {
+		return nil, fmt.Errorf("payments: batch without gateway: %w", ErrInvalidInput)
+	}
+	if b.Notification != nil && b.Notification.ID == "" {
+		return nil, fmt.Errorf("payments: notification without id: %w", ErrInvalidInput)
+	}
+	entries, err := validateChanges(b.Gateway, b.Payments, b.Entries)
+	if err != nil {
+		return nil, err
+	}
+	pl := &planner{
+		b: b, lookup: lookup, now: storedTime(b.Now),
+		mine: map[string]*Payment{}, found: map[string]*Payment{},
+	}
+	pl.plan = &Plan{batch: b, now: pl.now}
+	for i := range b.Payments {
+		if err := pl.update(ctx, &b.Payments[i]); err != nil {
+			return nil, err
+		}
+	}
+	for _, e := range entries {
+		if err := pl.entry(ctx, e); err != nil {
+			return nil, err
+		}
+	}
+	for _, id := range pl.createdOrder {
+		pl.plan.Created = append(pl.plan.Created, *pl.mine[id])
+		pl.plan.Result.Created = append(pl.plan.Result.Created, *pl.mine[id])
+	}
+	for _, id := range pl.updatedOrder {
+		pl.plan.Updated = append(pl.plan.Updated, *pl.mine[id])
+	}
+	return pl.plan, nil
+}
+
+// validateChanges checks every update and entry and returns copies of the
+// entries with their gateway and id filled in.
+func validateChanges(gateway string, updates []PaymentUpdate, entries []Entry) ([]Entry, error) {
+	for i := range updates {
+		u := &updates[i]
+		if u.GatewayID == "" && u.PaymentID == "" {
+			return nil, fmt.Errorf("payments: payment update without gateway id or payment id: %w", ErrInvalidInput)
+		}
+		if u.Status != "" && !u.Status.Valid() {
+			return nil, fmt.Errorf("payments: payment %s: unknown status %q: %w", u.GatewayID, u.Status, ErrInvalidInput)
+		}
+	}
+	out := make([]Entry, len(entries))
+	for i, e := range entries {
+		if e.Gateway == "" {
+			e.Gateway = gateway
+		}
+		if e.Gateway != gateway {
+			return nil, fmt.Errorf("payments: entry %s of gateway %q in a %q batch: %w", e.GatewayRef, e.Gateway, gateway, ErrInvalidInput)
+		}
+		if err := e.validate(); err != nil {
+			return nil, err
+		}
+		out[i] = e
+	}
+	return out, nil
+}
+
+// planner is one Batch.Plan call.
+type planner struct {
+	b      *Batch
+	lookup PaymentLookup
+	now    time.Time
+	plan   *Plan
+	// mine are the payments the batch creates or changes, as it leaves
+	// them, by library id; found memoizes look-ups by gateway id (nil
+	// for none) and by library id.
+	mine                       map[string]*Payment
+	found                      map[string]*Payment
+	createdOrder, updatedOrder []string
+	byEntryID                  map[string]int
+}
+
+// byGatewayID returns the batch's copy, a stored payment, or nil.
+func (pl *planner) byGatewayID(ctx context.Context, gatewayID string) (*Payment, error) {
+	if gatewayID == "" {
+		return nil, nil
+	}
+	// The batch may have created the payment, or given a stored one this
+	// gateway id.
+	for _, ids := range [][]string{pl.createdOrder, pl.updatedOrder} {
+		for _, id := range ids {
+			if p := pl.mine[id]; p.GatewayID == gatewayID {
+				return p, nil
+			}
+		}
+	}
+	key := "g\x00" + gatewayID
+	p, seen := pl.found[key]
+	if !seen {
+		var err error
+		if p, err = pl.lookup.PaymentByGatewayID(ctx, pl.b.Gateway, gatewayID); err != nil {
+			return nil, err
+		}
+		pl.found[key] = p
+		if p != nil {
+			pl.found["p\x00"+p.ID] = p
+		}
+	}
+	if p == nil {
+		return nil, nil
+	}
+	if q, ok := pl.mine[p.ID]; ok {
+		return q, nil
+	}
+	return p, nil
+}
+
+// byID returns the batch's copy, a stored payment, or nil.
+func (pl *planner) byID(ctx context.Context, id string) (*Payment, error) {
+	if q, ok := pl.mine[id]; ok {
+		return q, nil
+	}
+	key := "p\x00" + id
+	p, seen := pl.found[key]
+	if !seen {
+		var err error
+		if p, err = pl.lookup.PaymentByID(ctx, id); err != nil {
+			return nil, err
+		}
+		pl.found[key] = p
+	}
+	return p, nil
+}
+
+// update applies one payment update.
+func (pl *planner) update(ctx context.Context, u *PaymentUpdate) error {
+	gateway := pl.b.Gateway
+	p, err := pl.byGatewayID(ctx, u.GatewayID)
+	if err != nil {
+		return err
+	}
+	if p == nil && u.PaymentID != "" {
+		if p, err = pl.byID(ctx, u.PaymentID); err != nil {
+			return err
+		}
+		if p != nil && p.Gateway != gateway {
+			return fmt.Errorf("payments: payment %s belongs to %s, not %s: %w", p.ID, p.Gateway, gateway, ErrConflict)
+		}
+	}
+	merged := *u
+	if merged.Account == "" {
+		merged.Account = pl.b.Account
+	}
+	if merged.Reference == "" {
+		merged.Reference = pl.b.Reference
+	}
+	if p == nil {
+		return pl.create(&merged)
+	}
+	if p.GatewayID != "" && u.GatewayID != "" && p.GatewayID != u.GatewayID {
+		return fmt.Errorf("payments: payment %s has gateway id %s, not %s: %w", p.ID, p.GatewayID, u.GatewayID, ErrConflict)
+	}
+	if err := pl.checkAccount(p.Account, "payment "+p.ID); err != nil {
+		return err
+	}
+	// When p was found by PaymentID, u.GatewayID was looked up first and
+	// names no payment, so filling it in cannot take another's.
+	next := *p
+	from := next.Status
+	if !merge(&next, &merged, pl.now) {
+		return nil
+	}
+	pl.write(&next)
+	if next.Status != from {
+		pl.plan.Result.Changes = append(pl.plan.Result.Changes, StatusChange{Payment: next, From: from, To: next.Status})
+	}
+	return nil
+}
+
+// create records a payment first heard of from its gateway.
+func (pl *planner) create(u *PaymentUpdate) error {
+	if u.Account == "" {
+		return fmt.Errorf("payments: unknown %s payment %s: %w", pl.b.Gateway, u.GatewayID, ErrUnattributed)
+	}
+	if u.GatewayID == "" {
+		return fmt.Errorf("payments: unknown payment %s: %w", u.PaymentID, ErrNotFound)
+	}
+	p := &Payment{ID: u.PaymentID, Gateway: pl.b.Gateway, Status: StatusPending, CreatedAt: pl.now}
+	if p.ID == "" {
+		p.ID = newID("pay")
+	}
+	merge(p, u, pl.now)
+	pl.mine[p.ID] = p
+	pl.createdOrder = append(pl.createdOrder, p.ID)
+	return nil
+}
+
+// write makes p the batch's version of a payment it created or changed.
+func (pl *planner) write(p *Payment) {
+	if _, ok := pl.mine[p.ID]; !ok {
+		pl.updatedOrder = append(pl.updatedOrder, p.ID)
+	}
+	c := *p
+	pl.mine[p.ID] = &c
+}
+
+// checkAccount refuses a payment or an entry of another account than the
+// one the batch vouches for.
+func (pl *planner) checkAccount(account, what string) error {
+	if pl.b.Account != "" && account != "" && account != pl.b.Account {
+		return fmt.Errorf("payments: %s belongs to another account than %s: %w", what, pl.b.Account, ErrConflict)
+	}
+	return nil
+}
+
+// merge applies u to p: GatewayID, Account, Reference, Amount, RedirectURL
+// and CaptureBefore only where p has none, and Status only forward. It
+// reports whether p changed, and then sets UpdatedAt.
+func merge(p *Payment, u *PaymentUpdate, now time.Time) bool {
+	changed := false
+	fill := func(dst *string, v string) {
+		if *dst == "" && v != "" {
+			*dst, changed = v, true
+		}
+	}
+	fill(&p.GatewayID, u.GatewayID)
+	fill(&p.Account, u.Account)
+	fill(&p.Reference, u.Reference)
+	fill(&p.RedirectURL, u.RedirectURL)
+	if p.Amount.Currency == "" && u.Amount.Currency != "" {
+		p.Amount, changed = u.Amount, true
+	}
+	if p.CaptureBefore.IsZero() && !u.CaptureBefore.IsZero() {
+		p.CaptureBefore, changed = storedTime(u.CaptureBefore), true
+	}
+	if u.Status != "" && p.Status.Advances(u.Status) {
+		p.Status, changed = u.Status, true
+	}
+	if changed {
+		p.UpdatedAt = now
+	}
+	return changed
+}
+
+// entry attributes, links and times one entry.
+func (pl *planner) entry(ctx context.Context, e Entry) error {
+	if i, seen := pl.byEntryID[e.ID]; seen {
+		first := pl.plan.Entries[i]
+		if e.Account == "" {
+			e.Account = first.Account // the same movement's, attributed alike
+		}
+		if !sameMovement(&first, &e) {
+			return conflictError(&first, &e)
+		}
+		pl.plan.order = append(pl.plan.order, i)
+		return nil
+	}
+	p, err := pl.byGatewayID(ctx, e.GatewayPaymentID)
+	if err != nil {
+		return err
+	}
+	if p != nil {
+		if err := pl.checkAccount(p.Account, "payment "+p.ID); err != nil {
+			return err
+		}
+		e.PaymentID = p.ID
+		if e.Account == "" {
+			e.Account = p.Account
+		}
+		if e.Reference == "" {
+			e.Reference = p.Reference
+		}
+	}
+	if err := pl.checkAccount(e.Account, "entry "+e.ID); err != nil {
+		return err
+	}
+	if e.Account == "" {
+		e.Account = pl.b.Account
+	}
+	if e.Reference == "" {
+		e.Reference = pl.b.Reference
+	}
+	if e.Account == "" {
+		return fmt.Errorf("payments: entry %s of %s payment %q: %w", e.GatewayRef, e.Gateway, e.GatewayPaymentID, ErrUnattributed)
+	}
+	e.RecordedAt, e.OccurredAt = pl.now, storedTime(e.OccurredAt)
+	if e.OccurredAt.IsZero() {
+		e.OccurredAt = pl.now
+	}
+	if pl.byEntryID == nil {
+		pl.byEntryID = map[string]int{}
+	}
+	pl.byEntryID[e.ID] = len(pl.plan.Entries)
+	pl.plan.order = append(pl.plan.order, len(pl.plan.Entries))
+	pl.plan.Entries = append(pl.plan.Entries, e)
+	return nil
+}
+
+// Settle completes the plan once the Store has inserted Entries: recorded
+// holds the stored entry of every id whose insert found it taken (nil when
+// none was). The same movement recorded before is a duplicate; another one
+// under the same key fails the batch with ErrConflict. A balance the new
+// entries would take beyond int64 fails it with ErrInvalidInput.
+func (p *Plan) Settle(recorded map[string]Entry) error {
+	if p.settled {
+		return fmt.Errorf("payments: plan settled twice: %w", ErrInvalidInput)
+	}
+	fresh := make([]bool, len(p.Entries))
+	for i := range p.Entries {
+		e := &p.Entries[i]
+		old, taken := recorded[e.ID]
+		if !taken {
+			fresh[i] = true
+			continue
+		}
+		if !sameMovement(&old, e) {
+			return conflictError(&old, e)
+		}
+		p.Entries[i] = old
+	}
+	res := &p.Result
+	balances := map[balanceKey]int{}
+	emitted := make([]bool, len(p.Entries))
+	for _, i := range p.order {
+		e := p.Entries[i]
+		if !fresh[i] || emitted[i] {
+			res.Duplicates = append(res.Duplicates, e)
+			continue
+		}
+		emitted[i] = true
+		res.Entries = append(res.Entries, e)
+		if err := p.addToBalance(balances, e); err != nil {
+			return err
+		}
+		t := SyncTask{Entry: e, State: SyncPending, NextAttempt: p.now}
+		if b := p.batch; b.SyncOwner != "" {
+			t.LeaseOwner, t.LeaseUntil = b.SyncOwner, storedTime(b.SyncLeaseUntil)
+		}
+		p.Tasks = append(p.Tasks, t)
+	}
+	if n := p.batch.Notification; n != nil {
+		j := *n
+		j.Outcome = outcomeOf(nil, res, nil)
+		res.Outcome = j.Outcome
+		p.Journal = &j
+		if j.ReplayOf != "" && (j.Outcome == OutcomeRecorded || j.Outcome == OutcomeDuplicate) {
+			p.Resolves = j.ReplayOf
+		}
+	}
+	p.settled = true
+	return nil
+}
+
+type balanceKey struct {
+	account  string
+	currency Currency
+}
+
+func (p *Plan) addToBalance(balances map[balanceKey]int, e Entry) error {
+	k := balanceKey{e.Account, e.Amount.Currency}
+	i, ok := balances[k]
+	if !ok {
+		i = len(p.Balances)
+		balances[k] = i
+		p.Balances = append(p.Balances, BalanceChange{Account: e.Account, Currency: e.Amount.Currency})
+	}
+	c, err := p.Balances[i].Then(BalanceChange{
+		Amount: e.Amount.Amount, Entries: 1,
+		Low: min(0, e.Amount.Amount), High: max(0, e.Amount.Amount), UpdatedAt: p.now,
+	})
+	if err != nil {
+		return fmt.Errorf("payments: entry %s: %w", e.ID, err)
+	}
+	p.Balances[i] = c
+	return nil
+}
+
+// sameMovement reports whether two entries under one key describe the same
+// money movement: anything else under that key contradicts the ledger.
+func sameMovement(a, b *Entry) bool {
+	return a.Amount == b.Amount && a.Account == b.Account
+}
+
+func conflictError(old, e *Entry) error {
+	return fmt.Errorf("payments: entry %s (%s %s) recorded as %s for %s, now %s for %s: %w",
+		old.ID, old.Kind, old.GatewayRef, old.Amount, old.Account, e.Amount, e.Account, ErrConflict)
+}
+
+// storedTime is t as every Store keeps it: UTC, to the microsecond. The
+// zero time stays zero.
+func storedTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return time.UnixMicro(t.UnixMicro()).UTC()
+}
