@@ -43,7 +43,9 @@ type Store interface {
 	// Notification returns one journaled notification, or ErrNotFound.
 	Notification(ctx context.Context, id string) (*Notification, error)
 	// Notifications lists one page of the journal, newest ReceivedAt
-	// first, then by ID, newest first, and the cursor of the next page.
+	// first (rows received at the same instant in an order of the
+	// Store's choosing, the same on every page), and the cursor of the
+	// next page.
 	Notifications(ctx context.Context, f NotificationFilter) (page []Notification, next string, err error)
 
 	// ClaimSync leases up to c.Limit due sync tasks (state pending,
