@@ -86,10 +86,11 @@ func TestEndToEnd(t *testing.T) {
 	require.Contains(t, string(tampered.Body), `"100.00"`)
 	code, body := s.post(t, path, tampered)
 	assert.Equal(t, http.StatusUnauthorized, code)
-	assert.Equal(t, "Unauthorized\n", body)
+	assert.Equal(t, "error", body, "the Fake's own answer to what it did not acknowledge")
 
-	entries, err := svc.Entries(ctx, payments.EntryFilter{Account: "user-42"})
+	entries, next, err := svc.Entries(ctx, payments.EntryFilter{Account: "user-42"})
 	require.NoError(t, err)
+	assert.Empty(t, next, "one page holds them all")
 	require.Len(t, entries, 2, "the charge delivered three times is one entry")
 	assert.Equal(t, payments.KindCharge, entries[0].Kind)
 	assert.Equal(t, int64(1000), entries[0].Amount.Amount)
@@ -103,7 +104,7 @@ func TestEndToEnd(t *testing.T) {
 	assert.Equal(t, payments.Money{Amount: 750, Currency: "USD"}, bal.Money)
 	assert.Equal(t, int64(2), bal.Entries)
 
-	journal, err := svc.Notifications(ctx, payments.NotificationFilter{})
+	journal, _, err := svc.Notifications(ctx, payments.NotificationFilter{})
 	require.NoError(t, err)
 	require.Len(t, journal, 5)
 	assert.Equal(t, payments.OutcomeRejected, journal[0].Outcome)
@@ -115,7 +116,7 @@ func TestEndToEnd(t *testing.T) {
 	// The host failed twice; the outbox retried until both entries were
 	// applied, and the host's state changed once per entry.
 	require.Eventually(t, func() bool {
-		done, err := svc.SyncTasks(ctx, payments.SyncFilter{State: payments.SyncDone})
+		done, _, err := svc.SyncTasks(ctx, payments.SyncFilter{State: payments.SyncDone})
 		return err == nil && len(done) == 2
 	}, 10*time.Second, 5*time.Millisecond)
 	applied, hostBalance, calls := host.state()

@@ -4,7 +4,6 @@
 package webhook
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -64,17 +63,34 @@ func Mount(mux *http.ServeMux, svc *payments.Service, opts ...Option) {
 
 // Handler returns the handler for one gateway of svc. It reads the raw body
 // under the size limit, has the Service verify, journal and record it, and
-// answers:
+// writes the reply the Service decided (WebhookResult.Reply) as it is: its
+// status, its Content-Type and its body, which a driver whose gateway
+// expects a particular answer has shaped (payments.WebhookReplier; such a
+// driver may pick another status of the same class, 202 for 200). The
+// statuses mean:
 //
-//	2xx  recorded, duplicate, ignored or parked — only once it is durable;
-//	     with the driver's own body where the gateway expects one
-//	400  the body could not be understood
-//	401  verification failed (the notification is journaled)
+//	200  recorded, duplicate, ignored or parked — only once it is durable;
+//	     by default the body is {"outcome":"recorded"} (or "duplicate",
+//	     "ignored", "parked")
+//	400  the notification verified but could not be understood (a field
+//	     missing, an amount with more precision than its currency); it is
+//	     journaled as verified, with why
+//	401  no signature could be found or checked in it: absent, malformed,
+//	     stale or wrong, whether the gateway signs in a header or in the
+//	     body (the notification is journaled as unverified)
+//	405  not a POST
 //	409  it contradicts the ledger (journaled; logged as an error)
-//	413  the body is over the limit
-//	500  the Store failed, so the gateway retries
+//	413  the body is over the limit; it never reaches the driver
+//	500  the Store failed, or the driver could not finish, so the gateway
+//	     retries
 //
-// Error answers carry only the status text, never an internal error.
+// A body that cannot be authenticated is never 400, even when it is also
+// malformed: a driver that finds no signature says ErrUnauthenticated
+// before it tries to understand the body, so an unsigned probe and a forged
+// one look alike to whoever sends them. Error answers carry only what the
+// Service put in the reply (the status text, or the driver's fixed answer),
+// never an internal error.
+//
 // Handler panics when svc has no gateway of that name, as http.ServeMux does
 // for a malformed pattern: it is a wiring mistake, found at startup.
 func Handler(svc *payments.Service, gateway string, opts ...Option) http.Handler {
@@ -109,34 +125,31 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := &payments.WebhookRequest{Header: r.Header, Body: body, RemoteAddr: r.RemoteAddr}
+	// The error is the Service's to log; the reply already says all the
+	// gateway may hear of it.
 	res, err := h.svc.HandleWebhook(r.Context(), h.gateway, req)
-	if err != nil {
-		httpError(w, statusFor(err))
+	if res == nil {
+		// The Service never handled it: only an unknown gateway does
+		// that, which Mount and Handler never route here.
+		code := http.StatusInternalServerError
+		if errors.Is(err, payments.ErrNotSupported) {
+			code = http.StatusNotFound
+		}
+		h.cfg.log.ErrorContext(r.Context(), "webhook: not handled", "gateway", h.gateway, "error", err)
+		httpError(w, code)
 		return
 	}
-	if g, ok := h.svc.Gateway(h.gateway); ok {
-		if ack, ok := g.(payments.Acknowledger); ok {
-			ack.Acknowledge(w, req, res.Changes)
-			return
-		}
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	_ = json.NewEncoder(w).Encode(map[string]string{"outcome": string(res.Notification.Outcome)})
+	writeReply(w, res.Reply)
 }
 
-func statusFor(err error) int {
-	switch {
-	case errors.Is(err, payments.ErrUnauthenticated):
-		return http.StatusUnauthorized
-	case errors.Is(err, payments.ErrConflict):
-		return http.StatusConflict
-	case errors.Is(err, payments.ErrInvalidInput):
-		return http.StatusBadRequest
-	case errors.Is(err, payments.ErrNotSupported):
-		return http.StatusNotFound
+// writeReply writes a reply as the Service decided it.
+func writeReply(w http.ResponseWriter, reply payments.WebhookReply) {
+	if reply.ContentType != "" {
+		w.Header().Set("Content-Type", reply.ContentType)
 	}
-	return http.StatusInternalServerError
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(reply.Status)
+	_, _ = w.Write(reply.Body)
 }
 
 func httpError(w http.ResponseWriter, code int) {

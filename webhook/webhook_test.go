@@ -20,12 +20,26 @@ import (
 	"github.com/payrail/payments/webhook"
 )
 
-// plain is a gateway without an Acknowledger, to see the default answer.
+// plain is a gateway without a WebhookReplier, to see the Service's default
+// replies.
 type plain struct{ fake *gatewaytest.Fake }
 
 func (p plain) Name() string { return "plain" }
 func (p plain) ParseWebhook(ctx context.Context, r *payments.WebhookRequest) (*payments.Changes, error) {
 	return p.fake.ParseWebhook(ctx, r)
+}
+
+// accepting is a gateway whose replier answers 202 with a body of its own
+// for what it acknowledges and 503 for failures, to see that the handler
+// writes the status the reply carries rather than one of its own.
+type accepting struct{ plain }
+
+func (a accepting) Name() string { return "accepting" }
+func (a accepting) WebhookReply(req *payments.WebhookRequest, res *payments.WebhookResult) payments.WebhookReply {
+	if res.Reply.Status < 300 {
+		return payments.WebhookReply{Status: http.StatusAccepted, ContentType: "text/csv", Body: []byte(res.Notification.EventID + ",accepted\n")}
+	}
+	return payments.WebhookReply{Status: http.StatusServiceUnavailable, Body: []byte("retry\n")}
 }
 
 type server struct {
@@ -37,7 +51,9 @@ type server struct {
 func newServer(t *testing.T, store payments.Store, opts ...webhook.Option) *server {
 	t.Helper()
 	fake := gatewaytest.NewFake("whsec_http")
-	svc, err := payments.New(store, payments.WithGateway(fake, plain{gatewaytest.NewFake("whsec_http", gatewaytest.WithName("plain"))}))
+	svc, err := payments.New(store, payments.WithGateway(fake,
+		plain{gatewaytest.NewFake("whsec_http", gatewaytest.WithName("plain"))},
+		accepting{plain{gatewaytest.NewFake("whsec_http", gatewaytest.WithName("accepting"))}}))
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	webhook.Mount(mux, svc, opts...)
@@ -50,7 +66,20 @@ func newHTTPServer(t *testing.T, h http.Handler) *httptest.Server {
 	return srv
 }
 
+// reply is what a client of the handler saw.
+type reply struct {
+	code        int
+	contentType string
+	body        string
+}
+
 func (s *server) post(t *testing.T, path string, req *payments.WebhookRequest) (int, string) {
+	t.Helper()
+	r := s.send(t, path, req)
+	return r.code, r.body
+}
+
+func (s *server) send(t *testing.T, path string, req *payments.WebhookRequest) reply {
 	t.Helper()
 	httpReq, err := http.NewRequest(http.MethodPost, s.URL+path, bytes.NewReader(req.Body))
 	require.NoError(t, err)
@@ -62,49 +91,97 @@ func (s *server) post(t *testing.T, path string, req *payments.WebhookRequest) (
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	return resp.StatusCode, string(body)
+	return reply{resp.StatusCode, resp.Header.Get("Content-Type"), string(body)}
 }
 
 func event(id, typ, account, amount string) gatewaytest.Event {
 	return gatewaytest.Event{ID: id, Type: typ, PaymentID: "p-" + id, RefundID: "r-" + id, Account: account, Amount: amount, Currency: "USD"}
 }
 
-func TestHandlerAnswers(t *testing.T) {
+const (
+	jsonType = "application/json"
+	textType = "text/plain; charset=utf-8"
+)
+
+// TestHandlerWritesTheReply sends each kind of notification to a gateway
+// with a replier (the Fake: "ok <event id>" or "error") and to one without
+// (plain: the Service's JSON outcome or the status text).
+func TestHandlerWritesTheReply(t *testing.T) {
 	s := newServer(t, memory.New())
 	now := time.Now()
+	other := gatewaytest.NewFake("other")
 	tests := []struct {
-		name     string
-		path     string
-		req      *payments.WebhookRequest
-		wantCode int
-		wantBody string
+		name string
+		path string
+		req  *payments.WebhookRequest
+		want reply
 	}{
-		{"recorded, with the driver's acknowledgement", "/fake-handleWebhookEvents",
-			s.fake.Request(event("e1", "payment.succeeded", "a", "1.00"), now), 200, "ok e1"},
-		{"duplicate", "/fake-handleWebhookEvents",
-			s.fake.Request(event("e1", "payment.succeeded", "a", "1.00"), now), 200, "ok e1"},
-		{"default answer", "/plain-handleWebhookEvents",
-			s.fake.Request(event("e2", "payment.succeeded", "a", "1.00"), now), 200, `{"outcome":"recorded"}` + "\n"},
+		{"recorded, the driver's reply", "/fake-handleWebhookEvents",
+			s.fake.Request(event("e1", "payment.succeeded", "a", "1.00"), now), reply{200, textType, "ok e1"}},
+		{"duplicate, the driver's reply", "/fake-handleWebhookEvents",
+			s.fake.Request(event("e1", "payment.succeeded", "a", "1.00"), now), reply{200, textType, "ok e1"}},
+		{"recorded, the default reply", "/plain-handleWebhookEvents",
+			s.fake.Request(event("e2", "payment.succeeded", "a", "1.00"), now), reply{200, jsonType, `{"outcome":"recorded"}` + "\n"}},
+		{"duplicate, the default reply", "/plain-handleWebhookEvents",
+			s.fake.Request(event("e2", "payment.succeeded", "a", "1.00"), now), reply{200, jsonType, `{"outcome":"duplicate"}` + "\n"}},
 		{"ignored event type", "/plain-handleWebhookEvents",
-			s.fake.Request(event("e3", "customer.updated", "", ""), now), 200, `{"outcome":"ignored"}` + "\n"},
+			s.fake.Request(event("e3", "customer.updated", "", ""), now), reply{200, jsonType, `{"outcome":"ignored"}` + "\n"}},
 		{"parked", "/plain-handleWebhookEvents",
-			s.fake.Request(event("e4", "refund.succeeded", "", "1.00"), now), 200, `{"outcome":"parked"}` + "\n"},
-		{"stale signature", "/fake-handleWebhookEvents",
-			s.fake.Request(event("e5", "payment.succeeded", "a", "1.00"), now.Add(-time.Hour)), 401, "Unauthorized\n"},
-		{"wrong secret", "/fake-handleWebhookEvents",
-			gatewaytest.NewFake("other").Request(event("e6", "payment.succeeded", "a", "1.00"), now), 401, "Unauthorized\n"},
-		{"unparseable amount", "/fake-handleWebhookEvents",
-			s.fake.Request(event("e7", "payment.succeeded", "a", "1.001"), now), 400, "Bad Request\n"},
+			s.fake.Request(event("e4", "refund.succeeded", "", "1.00"), now), reply{200, jsonType, `{"outcome":"parked"}` + "\n"}},
+		{"parked, the driver's reply", "/fake-handleWebhookEvents",
+			s.fake.Request(event("e5", "refund.succeeded", "", "1.00"), now), reply{200, textType, "ok e5"}},
+		{"stale signature, the driver's reply", "/fake-handleWebhookEvents",
+			s.fake.Request(event("e6", "payment.succeeded", "a", "1.00"), now.Add(-time.Hour)), reply{401, textType, "error"}},
+		{"stale signature, the default reply", "/plain-handleWebhookEvents",
+			s.fake.Request(event("e6", "payment.succeeded", "a", "1.00"), now.Add(-time.Hour)), reply{401, textType, "Unauthorized\n"}},
+		{"wrong secret", "/plain-handleWebhookEvents",
+			other.Request(event("e7", "payment.succeeded", "a", "1.00"), now), reply{401, textType, "Unauthorized\n"}},
+		{"no signature, a body that is not JSON", "/plain-handleWebhookEvents",
+			&payments.WebhookRequest{Body: []byte("<xml/>")}, reply{401, textType, "Unauthorized\n"}},
+		{"signed, a body that is not JSON", "/plain-handleWebhookEvents",
+			&payments.WebhookRequest{Header: s.fake.Sign([]byte("<xml/>"), now), Body: []byte("<xml/>")}, reply{400, textType, "Bad Request\n"}},
+		{"unparseable amount, the driver's reply", "/fake-handleWebhookEvents",
+			s.fake.Request(event("e8", "payment.succeeded", "a", "1.001"), now), reply{400, textType, "error"}},
+		{"unparseable amount, the default reply", "/plain-handleWebhookEvents",
+			s.fake.Request(event("e8", "payment.succeeded", "a", "1.001"), now), reply{400, textType, "Bad Request\n"}},
 		{"conflicting amount", "/fake-handleWebhookEvents",
-			s.fake.Request(gatewaytest.Event{ID: "e8", Type: "payment.succeeded", PaymentID: "p-e1", Account: "a", Amount: "2.00", Currency: "USD"}, now), 409, "Conflict\n"},
+			s.fake.Request(gatewaytest.Event{ID: "e9", Type: "payment.succeeded", PaymentID: "p-e1", Account: "a", Amount: "2.00", Currency: "USD"}, now),
+			reply{409, textType, "error"}},
+		{"conflicting amount, the default reply", "/plain-handleWebhookEvents",
+			s.fake.Request(gatewaytest.Event{ID: "e9", Type: "payment.succeeded", PaymentID: "p-e2", Account: "a", Amount: "2.00", Currency: "USD"}, now),
+			reply{409, textType, "Conflict\n"}},
+		{"a replier's own status and type", "/accepting-handleWebhookEvents",
+			s.fake.Request(event("e10", "payment.succeeded", "a", "1.00"), now), reply{202, "text/csv", "e10,accepted\n"}},
+		{"a replier's own failure status", "/accepting-handleWebhookEvents",
+			other.Request(event("e11", "payment.succeeded", "a", "1.00"), now), reply{503, "", "retry\n"}},
 		{"unknown gateway", "/nope-handleWebhookEvents",
-			s.fake.Request(event("e9", "payment.succeeded", "a", "1.00"), now), 404, "404 page not found\n"},
+			s.fake.Request(event("e12", "payment.succeeded", "a", "1.00"), now), reply{404, textType, "404 page not found\n"}},
 	}
 	for _, tt := range tests {
-		code, body := s.post(t, tt.path, tt.req)
-		assert.Equal(t, tt.wantCode, code, tt.name)
-		assert.Equal(t, tt.wantBody, body, tt.name)
+		got := s.send(t, tt.path, tt.req)
+		assert.Equal(t, tt.want.code, got.code, tt.name)
+		assert.Equal(t, tt.want.body, got.body, tt.name)
+		if tt.want.contentType != "" {
+			assert.Equal(t, tt.want.contentType, got.contentType, tt.name)
+		}
 	}
+
+	// Every notification the Service saw is journaled, whatever it was
+	// answered; the unknown gateway's never reached it.
+	journal, next, err := s.store.Notifications(t.Context(), payments.NotificationFilter{})
+	require.NoError(t, err)
+	assert.Empty(t, next)
+	assert.Len(t, journal, len(tests)-1)
+	rejected, _, err := s.store.Notifications(t.Context(), payments.NotificationFilter{Gateway: "plain", Outcome: payments.OutcomeRejected})
+	require.NoError(t, err)
+	verified := 0
+	for _, n := range rejected {
+		if n.Verified {
+			verified++
+		}
+	}
+	assert.Len(t, rejected, 6)
+	assert.Equal(t, 3, verified, "the unreadable body, the amount and the conflict verified; the stale, forged and unsigned ones did not")
 }
 
 func TestHandlerLimitsBodyAndMethod(t *testing.T) {
@@ -118,7 +195,7 @@ func TestHandlerLimitsBodyAndMethod(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
 
-	journal, err := s.store.Notifications(t.Context(), payments.NotificationFilter{})
+	journal, _, err := s.store.Notifications(t.Context(), payments.NotificationFilter{})
 	require.NoError(t, err)
 	assert.Empty(t, journal, "nothing over the limit reaches the driver")
 }
@@ -143,10 +220,18 @@ func (brokenStore) Commit(context.Context, *payments.Batch) (*payments.BatchResu
 
 func TestStoreFailureAnswers500WithoutDetails(t *testing.T) {
 	s := newServer(t, brokenStore{memory.New()})
-	code, body := s.post(t, "/fake-handleWebhookEvents", s.fake.Request(event("e1", "payment.succeeded", "a", "1.00"), time.Now()))
-	assert.Equal(t, http.StatusInternalServerError, code)
-	assert.Equal(t, "Internal Server Error\n", body)
-	assert.NotContains(t, body, "password")
+	for path, want := range map[string]string{
+		"/fake-handleWebhookEvents":  "error",
+		"/plain-handleWebhookEvents": "Internal Server Error\n",
+	} {
+		code, body := s.post(t, path, s.fake.Request(event("e1", "payment.succeeded", "a", "1.00"), time.Now()))
+		assert.Equal(t, http.StatusInternalServerError, code, path)
+		assert.Equal(t, want, body, path)
+		assert.NotContains(t, body, "password", path)
+	}
+	journal, _, err := s.store.Notifications(t.Context(), payments.NotificationFilter{Outcome: payments.OutcomeFailed})
+	require.NoError(t, err)
+	assert.Len(t, journal, 2, "the failures are journaled for the operator, who may see why")
 }
 
 func TestHandlerForOneGateway(t *testing.T) {

@@ -44,14 +44,25 @@ func event(id, typ string, object, previous map[string]any) []byte {
 // reference travel in the PaymentIntent's metadata, as the driver's
 // CreateCheckout sets them.
 func paymentSucceeded(eventID, intentID string, cents int64) []byte {
+	return paymentIntentSucceeded(eventID, intentID, cents, map[string]any{
+		stripe.MetadataAccount:   "user-42",
+		stripe.MetadataReference: "order:672626:k3j2h1",
+	})
+}
+
+// paymentLinkSucceeded is a payment_intent.succeeded event for a payment
+// taken by a Payment Link the host made in the Dashboard: its metadata names
+// no account, so the ledger cannot tell whose money it is and parks it.
+func paymentLinkSucceeded(eventID, intentID string, cents int64) []byte {
+	return paymentIntentSucceeded(eventID, intentID, cents, map[string]any{})
+}
+
+func paymentIntentSucceeded(eventID, intentID string, cents int64, metadata map[string]any) []byte {
 	return event(eventID, "payment_intent.succeeded", map[string]any{
 		"id": intentID, "object": "payment_intent", "amount": cents, "amount_received": cents,
 		"amount_capturable": 0, "capture_method": "automatic", "currency": "usd", "status": "succeeded",
 		"client_secret": intentID + "_secret_quickstart", "latest_charge": "ch_" + intentID[3:],
-		"metadata": map[string]any{
-			stripe.MetadataAccount:   "user-42",
-			stripe.MetadataReference: "order:672626:k3j2h1",
-		},
+		"metadata": metadata,
 	}, nil)
 }
 

@@ -2,8 +2,10 @@
 // network: a SQLite ledger in a temporary directory, the Stripe driver's
 // webhook handler on a real HTTP server on loopback, and Stripe events signed
 // the way Stripe signs them posted to it — a payment, the same event again, a
-// partial refund and a tampered payment. The driver needs no API key for
-// webhooks and never calls Stripe while handling one.
+// partial refund, a tampered payment, and a payment that names no account,
+// which is parked until the host credits it with Service.Attribute. The
+// driver needs no API key for webhooks and never calls Stripe while handling
+// one.
 //
 //	go run ./examples/quickstart
 package main
@@ -84,6 +86,7 @@ func run(ctx context.Context, out io.Writer) error {
 		{"the same event again (Stripe redelivers)", sign(paid)},
 		{"refund.updated, a partial refund of 5.50 USD succeeded", sign(refundSucceeded("evt_quickstart_2", "re_quickstart_1", "pi_quickstart_1", 550))},
 		{"payment_intent.succeeded, amount edited after signing", tampered},
+		{"payment_intent.succeeded, 10.00 USD from a Payment Link, no account in its metadata", sign(paymentLinkSucceeded("evt_quickstart_4", "pi_quickstart_3", 1000))},
 	}
 	for _, d := range deliveries {
 		fmt.Fprintf(out, "POST %s\n", d.what)
@@ -93,7 +96,42 @@ func run(ctx context.Context, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "  -> %s %s\n", status, strings.TrimSpace(body))
 	}
+	if err := attributeParked(ctx, out, svc); err != nil {
+		return err
+	}
 	return report(ctx, out, svc)
+}
+
+// attributeParked credits the money that arrived without an account. A
+// host learns whose it is elsewhere (here: the customer wrote in with the
+// Payment Link's receipt) and says so with one call, which records it
+// through the ledger's rules and marks the parked row resolved.
+func attributeParked(ctx context.Context, out io.Writer, svc *payments.Service) error {
+	parked, _, err := svc.Notifications(ctx, payments.NotificationFilter{Outcome: payments.OutcomeParked, Unresolved: true})
+	if err != nil {
+		return err
+	}
+	if len(parked) != 1 {
+		return fmt.Errorf("%d notifications wait to be attributed, want 1", len(parked))
+	}
+	n := parked[0]
+	fmt.Fprintf(out, "\nparked: %s %s (%s)\n", n.ID, n.EventID, n.Detail)
+	res, err := svc.Attribute(ctx, n.ID, payments.Attribution{Account: "user-42", Reference: "order:672627:p9x8w7"})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "svc.Attribute(%s, user-42) -> %s, %d entry recorded\n", n.ID, res.Notification.Outcome, len(res.Recorded.Entries))
+	// The same call again, as a host that retries would make it: nothing is
+	// recorded twice.
+	again, err := svc.Attribute(ctx, n.ID, payments.Attribution{Account: "user-42", Reference: "order:672627:p9x8w7"})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "svc.Attribute again -> %s\n", again.Notification.Outcome)
+	if res.Notification.Outcome != payments.OutcomeRecorded || again.Notification.Outcome != payments.OutcomeDuplicate {
+		return fmt.Errorf("attribution outcomes %s then %s, want recorded then duplicate", res.Notification.Outcome, again.Notification.Outcome)
+	}
+	return nil
 }
 
 func post(ctx context.Context, url string, ev signedEvent) (string, string, error) {
@@ -113,23 +151,23 @@ func post(ctx context.Context, url string, ev signedEvent) (string, string, erro
 }
 
 // report prints the journal, the ledger and the balance, and fails unless
-// they hold exactly what was delivered.
+// they hold exactly what was delivered and attributed.
 func report(ctx context.Context, out io.Writer, svc *payments.Service) error {
-	journal, err := svc.Notifications(ctx, payments.NotificationFilter{})
+	journal, _, err := svc.Notifications(ctx, payments.NotificationFilter{})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(out, "\njournal (newest first):")
 	var outcomes []payments.Outcome
 	for _, n := range journal {
-		fmt.Fprintf(out, "  %s  %-9s verified=%-5t %-17s %s\n", n.ID, n.Outcome, n.Verified, n.EventID, n.Detail)
+		fmt.Fprintf(out, "  %s  %-9s verified=%-5t %-17s %s\n", n.ID, n.Outcome, n.Verified, n.EventID, describe(n))
 		outcomes = append(outcomes, n.Outcome)
 	}
-	entries, err := svc.Entries(ctx, payments.EntryFilter{Account: "user-42"})
+	entries, err := entriesOf(ctx, svc, "user-42")
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "\nledger entries of user-42:")
+	fmt.Fprintln(out, "\nledger entries of user-42 (read in pages of two):")
 	for _, e := range entries {
 		fmt.Fprintf(out, "  %-7s %8s %s  ref=%s  %s\n", e.Kind, e.Amount.Decimal(), e.Amount.Currency, e.GatewayRef, e.Reference)
 	}
@@ -138,15 +176,60 @@ func report(ctx context.Context, out io.Writer, svc *payments.Service) error {
 		return err
 	}
 	fmt.Fprintf(out, "\nbalance of user-42: %s (%d entries)\n", bal.Money, bal.Entries)
+	waiting, _, err := svc.Notifications(ctx, payments.NotificationFilter{Outcome: payments.OutcomeParked, Unresolved: true})
+	if err != nil {
+		return err
+	}
 
-	want := []payments.Outcome{payments.OutcomeRejected, payments.OutcomeRecorded, payments.OutcomeDuplicate, payments.OutcomeRecorded}
+	want := []payments.Outcome{payments.OutcomeDuplicate, payments.OutcomeRecorded, payments.OutcomeParked,
+		payments.OutcomeRejected, payments.OutcomeRecorded, payments.OutcomeDuplicate, payments.OutcomeRecorded}
+	amounts := make([]int64, 0, len(entries))
+	for _, e := range entries {
+		amounts = append(amounts, e.Amount.Amount)
+	}
 	switch {
 	case !slices.Equal(outcomes, want):
 		return fmt.Errorf("journal outcomes %v, want %v", outcomes, want)
-	case len(entries) != 2 || entries[0].Amount.Amount != 2500 || entries[1].Amount.Amount != -550:
-		return fmt.Errorf("the ledger does not hold the charge and the refund that were delivered: %v", entries)
-	case bal.Money != payments.Money{Amount: 1950, Currency: "USD"}:
-		return fmt.Errorf("balance %s, want 19.50 USD", bal.Money)
+	case !slices.Equal(amounts, []int64{2500, -550, 1000}):
+		return fmt.Errorf("the ledger does not hold the charge, the refund and the attributed charge: %v", entries)
+	case bal.Money != payments.Money{Amount: 2950, Currency: "USD"}:
+		return fmt.Errorf("balance %s, want 29.50 USD", bal.Money)
+	case len(waiting) != 0:
+		return fmt.Errorf("%d parked notifications still wait after the attribution", len(waiting))
 	}
 	return nil
+}
+
+// describe says what became of a journal row beyond its outcome.
+func describe(n payments.Notification) string {
+	var parts []string
+	if n.Detail != "" {
+		parts = append(parts, n.Detail)
+	}
+	if n.ReplayOf != "" {
+		parts = append(parts, "replays "+n.ReplayOf)
+	}
+	if n.ResolvedBy != "" {
+		parts = append(parts, "resolved by "+n.ResolvedBy)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// entriesOf reads every entry of an account, following the listing's
+// cursor. Pages of two show the cursor at work; a host reads pages of
+// hundreds.
+func entriesOf(ctx context.Context, svc *payments.Service, account string) ([]payments.Entry, error) {
+	var all []payments.Entry
+	f := payments.EntryFilter{Account: account, Limit: 2}
+	for {
+		page, next, err := svc.Entries(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if next == "" {
+			return all, nil
+		}
+		f.After = next
+	}
 }

@@ -36,6 +36,14 @@ func newHandler(svc *payments.Service, apiToken string, log *slog.Logger) http.H
 	routes.HandleFunc("POST /payments/{id}/refund", a.refund)
 	routes.HandleFunc("GET /accounts/{account}/balances", a.balances)
 	routes.HandleFunc("GET /status", a.status)
+	// The operator's side: the journal, parked money, the ledger, the outbox.
+	routes.HandleFunc("GET /notifications", a.notifications)
+	routes.HandleFunc("GET /notifications/{id}", a.notification)
+	routes.HandleFunc("POST /notifications/{id}/attribute", a.attribute)
+	routes.HandleFunc("POST /notifications/{id}/replay", a.replay)
+	routes.HandleFunc("GET /entries", a.entries)
+	routes.HandleFunc("GET /sync-tasks", a.syncTasks)
+	routes.HandleFunc("POST /sync-tasks/{entry}/requeue", a.requeueSync)
 
 	mux := http.NewServeMux()
 	webhook.Mount(mux, svc, webhook.WithLogger(log))
@@ -107,14 +115,19 @@ func (a *api) payment(w http.ResponseWriter, r *http.Request) {
 // operationRequest is the body of capture, cancel and refund; every field is
 // optional. Amount is in the payment's currency; empty means all of it.
 type operationRequest struct {
-	Amount string `json:"amount"`
-	Reason string `json:"reason"` // refund only
-	Key    string `json:"key"`    // refund only: the same key never refunds twice
+	Amount string `json:"amount"` // capture and refund
+	Reason string `json:"reason"` // cancel and refund, for gateways that take one
+	// Key makes the call idempotent across the caller's retries: the same
+	// payment and key never capture or refund twice.
+	Key string `json:"key"`
 }
 
 func (a *api) capture(w http.ResponseWriter, r *http.Request) {
 	a.operate(w, r, func(ctx context.Context, id string, req operationRequest, amount *payments.Money) (*payments.OperationResult, error) {
-		return a.svc.Capture(ctx, id, amount)
+		if req.Reason != "" {
+			return nil, fmt.Errorf("capture takes no reason: %w", payments.ErrInvalidInput)
+		}
+		return a.svc.Capture(ctx, id, payments.CaptureOptions{Amount: amount, Key: req.Key})
 	})
 }
 
@@ -123,7 +136,7 @@ func (a *api) cancel(w http.ResponseWriter, r *http.Request) {
 		if amount != nil {
 			return nil, fmt.Errorf("cancel takes no amount: %w", payments.ErrInvalidInput)
 		}
-		return a.svc.Cancel(ctx, id)
+		return a.svc.Cancel(ctx, id, payments.CancelOptions{Reason: req.Reason, Key: req.Key})
 	})
 }
 

@@ -1,7 +1,9 @@
 // Command server is a host app built on the library, configured from
 // environment variables (see README.md, "Example server"): the gateways'
 // webhooks at /{gateway}-handleWebhookEvents, a small JSON API to check out,
-// capture, cancel and refund payments and read balances, and /status.
+// capture, cancel and refund payments and read balances, the operator's
+// routes (the journal, crediting parked money with
+// POST /notifications/{id}/attribute, the ledger, the outbox), and /status.
 //
 //	STRIPE_ENABLED=true STRIPE_SECRET_KEY=sk_test_… STRIPE_WEBHOOK_SECRET=whsec_… go run ./examples/server
 //
@@ -63,7 +65,7 @@ func run(ctx context.Context, env env, log *slog.Logger) error {
 		return err
 	}
 	if cfg.apiToken == "" {
-		log.Warn("API_TOKEN is not set: the JSON API is open to anyone who can reach " + cfg.addr)
+		log.Warn("API_TOKEN is not set: the JSON API, refunds and attributions included, is open to anyone who can reach " + cfg.addr)
 	}
 	srv := &http.Server{
 		Handler:           newHandler(svc, cfg.apiToken, log),

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -29,9 +30,9 @@ type testServer struct {
 
 // newTestServer serves the handler over a memory store and the gatewaytest
 // Fake, which implements every operation.
-func newTestServer(t *testing.T, token string) *testServer {
+func newTestServer(t *testing.T, token string, opts ...payments.Option) *testServer {
 	fake := gatewaytest.NewFake("whsec_server_test")
-	svc, err := payments.New(memory.New(), payments.WithGateway(fake))
+	svc, err := payments.New(memory.New(), append([]payments.Option{payments.WithGateway(fake)}, opts...)...)
 	require.NoError(t, err)
 	srv := httptest.NewServer(newHandler(svc, token, slog.New(slog.DiscardHandler)))
 	t.Cleanup(srv.Close)
@@ -244,10 +245,11 @@ func TestLoadConfig(t *testing.T) {
 
 // TestRunServesAndShutsDownGracefully starts the real server with the
 // Stripe driver on a SQLite file, records a Stripe-signed event through it,
+// parks one that names no account and credits it through the operator API,
 // and stops it the way SIGTERM does, by ending its context.
 func TestRunServesAndShutsDownGracefully(t *testing.T) {
 	vars := map[string]string{"STRIPE_ENABLED": "true", "STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_WEBHOOK_SECRET": "whsec_old,whsec_1",
-		"ADDR": "127.0.0.1:0", "SQLITE_PATH": t.TempDir() + "/payments.db"}
+		"ADDR": "127.0.0.1:0", "SQLITE_PATH": t.TempDir() + "/payments.db", "API_TOKEN": "op-token"}
 	ctx, stop := context.WithCancel(t.Context())
 	defer stop()
 	logs := &listenHandler{addr: make(chan string, 1)}
@@ -260,20 +262,28 @@ func TestRunServesAndShutsDownGracefully(t *testing.T) {
 		t.Fatalf("run returned early: %v", err)
 	}
 
-	body := []byte(`{"id": "evt_server_1", "object": "event", "api_version": "2023-10-16", "created": 1703175362,
-	  "type": "payment_intent.succeeded", "data": {"object": {"id": "pi_server_1", "object": "payment_intent",
-	  "amount": 1000, "amount_received": 1000, "currency": "usd", "status": "succeeded",
-	  "metadata": {"payments_account": "user-1"}}}}`)
-	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: "whsec_1", Timestamp: time.Now()})
-	req, err := http.NewRequestWithContext(t.Context(), "POST", "http://"+addr+"/stripe-handleWebhookEvents", bytes.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Stripe-Signature", signed.Header)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	answer, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	assert.Equal(t, http.StatusOK, resp.StatusCode, string(answer))
-	assert.JSONEq(t, `{"outcome":"recorded"}`, string(answer))
+	code, answer := postStripeEvent(t, addr, "evt_server_1", "pi_server_1", 1000, `{"payments_account": "user-1"}`)
+	assert.Equal(t, http.StatusOK, code, answer)
+	assert.JSONEq(t, `{"outcome":"recorded"}`, answer)
+	code, answer = postStripeEvent(t, addr, "evt_server_2", "pi_server_2", 2000, `{}`)
+	assert.Equal(t, http.StatusOK, code, answer)
+	assert.JSONEq(t, `{"outcome":"parked"}`, answer, "money without an account is kept, and acknowledged")
+
+	api := &testServer{Server: &httptest.Server{URL: "http://" + addr}, token: "op-token"}
+	code, res := api.call(t, "GET", "/notifications?gateway=stripe&outcome=parked&unresolved=true", nil)
+	require.Equal(t, http.StatusOK, code, res)
+	parked := list(t, res, "notifications")
+	require.Len(t, parked, 1)
+	assert.Equal(t, "evt_server_2", parked[0]["event_id"])
+	code, res = api.call(t, "POST", "/notifications/"+parked[0]["id"].(string)+"/attribute", map[string]any{"account": "user-2"})
+	require.Equal(t, http.StatusOK, code, res)
+	assert.Equal(t, "recorded", res["outcome"])
+	bal := balance(t, api, "user-2")
+	require.Len(t, bal, 1)
+	assert.Equal(t, "20.00", bal[0]["amount"])
+	code, res = api.call(t, "GET", "/notifications?outcome=parked&unresolved=true", nil)
+	require.Equal(t, http.StatusOK, code, res)
+	assert.Empty(t, list(t, res, "notifications"))
 
 	stop()
 	select {
@@ -282,6 +292,26 @@ func TestRunServesAndShutsDownGracefully(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("run did not return after its context ended")
 	}
+}
+
+// postStripeEvent sends a payment_intent.succeeded signed with whsec_1 and
+// returns the answer.
+func postStripeEvent(t *testing.T, addr, eventID, intentID string, amount int, metadata string) (int, string) {
+	t.Helper()
+	body := []byte(fmt.Sprintf(`{"id": %q, "object": "event", "api_version": "2023-10-16", "created": 1703175362,
+	  "type": "payment_intent.succeeded", "data": {"object": {"id": %q, "object": "payment_intent",
+	  "amount": %d, "amount_received": %d, "currency": "usd", "status": "succeeded",
+	  "metadata": %s}}}`, eventID, intentID, amount, amount, metadata))
+	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: "whsec_1", Timestamp: time.Now()})
+	req, err := http.NewRequestWithContext(t.Context(), "POST", "http://"+addr+"/stripe-handleWebhookEvents", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Stripe-Signature", signed.Header)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(answer)
 }
 
 // listenHandler is a slog.Handler that reports the address run listens on.
