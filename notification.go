@@ -43,8 +43,10 @@ type Notification struct {
 	// EventID and EventType are the gateway's, when it could be parsed.
 	EventID   string
 	EventType string
-	// Detail says why it was rejected, ignored or parked. It never holds a
-	// secret and is never sent back to the gateway.
+	// Detail says why it was rejected, ignored, parked or not recorded: a
+	// driver's or the Store's error text. It is never sent back to the
+	// gateway; show it to operators, not to the public (a Store's error
+	// may name its database host).
 	Detail string
 	// ReplayOf is the journal row this one replays (Service.Replay,
 	// Service.Attribute); empty for a delivery.
