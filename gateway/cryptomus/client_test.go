@@ -2,13 +2,9 @@ package cryptomus_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,86 +14,6 @@ import (
 	"github.com/payrail/payments"
 	"github.com/payrail/payments/gateway/cryptomus"
 )
-
-// fakeAPI is an httptest stand-in for api.cryptomus.com. It checks every
-// request's merchant header and its sign against the raw bytes received,
-// under the key its path needs, and answers from a per-path table.
-type fakeAPI struct {
-	t      *testing.T
-	server *httptest.Server
-
-	mu       sync.Mutex
-	answers  map[string]answer
-	keys     map[string]string // path → key expected (default paymentKey)
-	requests []apiRequest
-}
-
-type answer struct {
-	status int
-	body   string
-}
-
-type apiRequest struct {
-	Path   string
-	Body   []byte
-	Fields map[string]any
-}
-
-func newFakeAPI(t *testing.T) *fakeAPI {
-	f := &fakeAPI{t: t, answers: map[string]answer{}, keys: map[string]string{}}
-	f.server = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.server.Close)
-	return f
-}
-
-func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
-	require.NoError(f.t, err)
-	f.mu.Lock()
-	key, ok := f.keys[r.URL.Path]
-	if !ok {
-		key = paymentKey
-	}
-	a, ok := f.answers[r.URL.Path]
-	var fields map[string]any
-	_ = json.Unmarshal(body, &fields)
-	f.requests = append(f.requests, apiRequest{Path: r.URL.Path, Body: body, Fields: fields})
-	f.mu.Unlock()
-
-	w.Header().Set("Content-Type", "application/json")
-	switch {
-	case r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json":
-		w.WriteHeader(http.StatusMethodNotAllowed)
-	case r.Header.Get("merchant") != merchantID || r.Header.Get("sign") != md5Sign(string(body), key):
-		w.WriteHeader(http.StatusUnauthorized)
-		io.WriteString(w, `{"message":"Invalid Sign."}`)
-	case !ok:
-		w.WriteHeader(http.StatusNotFound)
-	default:
-		w.WriteHeader(a.status)
-		io.WriteString(w, a.body)
-	}
-}
-
-func (f *fakeAPI) answer(path string, status int, body string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.answers[path] = answer{status, body}
-}
-
-func (f *fakeAPI) last() apiRequest {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	require.NotEmpty(f.t, f.requests)
-	return f.requests[len(f.requests)-1]
-}
-
-func (f *fakeAPI) gateway(mutate ...func(*cryptomus.Config)) *cryptomus.Gateway {
-	return newGateway(f.t, append([]func(*cryptomus.Config){func(c *cryptomus.Config) {
-		c.BaseURL = f.server.URL + "/"
-		c.CallbackURL = "https://shop.example/payments/cryptomus-handleWebhookEvents"
-	}}, mutate...)...)
-}
 
 // invoiceAnswer is the documented create-invoice answer
 // (https://doc.cryptomus.com/business/payments/creating-invoice).
@@ -255,21 +171,31 @@ func TestRefund(t *testing.T) {
 	t.Run("payment key by default", func(t *testing.T) {
 		api := newFakeAPI(t)
 		api.answer("/v1/payment/refund", 200, `{"state":0,"result":[]}`)
-		c, err := api.gateway().Refund(t.Context(), payments.OperationRequest{Payment: paid, IdempotencyKey: "k"})
+		c, err := api.gateway().Refund(t.Context(), paid, payments.RefundOptions{Key: paid.ID + ":refund"})
 		require.NoError(t, err)
 		assert.True(t, c.Empty(), "nothing is recorded until refund_paid")
 		assert.Equal(t, map[string]any{
 			"address": "TXhfYSWt2oKRrHAJVJeYRuit6ZzKuoEKXj", "is_subtract": false, "uuid": paid.GatewayID,
-		}, api.last().Fields)
+		}, api.last().Fields, "Cryptomus takes no idempotency key")
 	})
-	t.Run("address from the call's params first", func(t *testing.T) {
+	t.Run("address from the extension first", func(t *testing.T) {
 		api := newFakeAPI(t)
 		api.answer("/v1/payment/refund", 200, `{"state":0,"result":[]}`)
-		_, err := api.gateway().Refund(t.Context(), payments.OperationRequest{
-			Payment: paid, Params: map[string]string{cryptomus.MetadataRefundAddress: "TNewAddressFromTheCustomer"},
+		g := api.gateway(func(c *cryptomus.Config) {
+			c.RefundAddress = func(context.Context, payments.Payment) (string, error) { return "TFromTheHook", nil }
 		})
+		for _, ext := range []any{
+			cryptomus.RefundExtension{Address: "TNewAddressFromTheCustomer"},
+			&cryptomus.RefundExtension{Address: "TNewAddressFromTheCustomer"},
+		} {
+			_, err := g.Refund(t.Context(), paid, payments.RefundOptions{Extension: ext})
+			require.NoError(t, err)
+			assert.Equal(t, "TNewAddressFromTheCustomer", api.last().Fields["address"], "%T", ext)
+		}
+		// An extension without an address falls back to the metadata.
+		_, err := g.Refund(t.Context(), paid, payments.RefundOptions{Extension: cryptomus.RefundExtension{}})
 		require.NoError(t, err)
-		assert.Equal(t, "TNewAddressFromTheCustomer", api.last().Fields["address"])
+		assert.Equal(t, "TXhfYSWt2oKRrHAJVJeYRuit6ZzKuoEKXj", api.last().Fields["address"])
 	})
 	t.Run("payout key, commission from balance, address hook", func(t *testing.T) {
 		api := newFakeAPI(t)
@@ -282,7 +208,7 @@ func TestRefund(t *testing.T) {
 		p := paid
 		p.Metadata = nil
 		full := p.Amount
-		_, err := g.Refund(t.Context(), payments.OperationRequest{Payment: p, Amount: &full})
+		_, err := g.Refund(t.Context(), p, payments.RefundOptions{Amount: &full})
 		require.NoError(t, err)
 		assert.Equal(t, "addr-of-"+p.ID, api.last().Fields["address"])
 		assert.Equal(t, true, api.last().Fields["is_subtract"])
@@ -292,13 +218,19 @@ func TestRefund(t *testing.T) {
 		api.answer("/v1/payment/refund", 422, `{"state":1,"message":"You are forbidden"}`)
 		g := api.gateway()
 		half := usd(t, "7.50")
-		_, err := g.Refund(t.Context(), payments.OperationRequest{Payment: paid, Amount: &half})
+		_, err := g.Refund(t.Context(), paid, payments.RefundOptions{Amount: &half})
 		assert.ErrorIs(t, err, payments.ErrNotSupported)
 		noAddress := paid
 		noAddress.Metadata = nil
-		_, err = g.Refund(t.Context(), payments.OperationRequest{Payment: noAddress})
+		_, err = g.Refund(t.Context(), noAddress, payments.RefundOptions{})
 		assert.ErrorIs(t, err, payments.ErrInvalidInput)
-		_, err = g.Refund(t.Context(), payments.OperationRequest{Payment: paid})
+		type stripeReason struct{ Reason string }
+		_, err = g.Refund(t.Context(), paid, payments.RefundOptions{Extension: stripeReason{"duplicate"}})
+		assert.ErrorIs(t, err, payments.ErrInvalidInput)
+		assert.Regexp(t, "^cryptomus: refund payment "+paid.ID+": extension of type .*stripeReason is not a cryptomus.RefundExtension", err.Error())
+		assert.Zero(t, api.requestCount(), "refused before Cryptomus is called")
+
+		_, err = g.Refund(t.Context(), paid, payments.RefundOptions{})
 		assert.ErrorIs(t, err, payments.ErrInvalidInput)
 		assert.EqualError(t, err, "cryptomus: refund "+paid.GatewayID+": HTTP 422 state 1: You are forbidden")
 	})

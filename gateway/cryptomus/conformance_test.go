@@ -1,8 +1,12 @@
 package cryptomus_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,31 +17,95 @@ import (
 	"github.com/payrail/payments/gateway/gatewaytest"
 )
 
+// TestConformance runs the suite against the fake Cryptomus API: with the
+// sender's address unchecked, checked, and checked behind the host's
+// reverse proxy, where X-Forwarded-For is what the journal must keep for a
+// replay to pass the same check. Cryptomus has no manual capture
+// and no cancel, refunds whole invoices only (Lacks.PartialRefund), and
+// refunds asynchronously: refund_paid records the refund (Refunded).
 func TestConformance(t *testing.T) {
-	for name, g := range map[string]*cryptomus.Gateway{
-		"defaults": newGateway(t),
-		"sender IP checked": newGateway(t, func(c *cryptomus.Config) {
+	proxied := func(body []byte) *payments.WebhookRequest {
+		req := webhookRequest(body)
+		req.RemoteAddr = "10.1.2.3:8080"
+		req.Header = http.Header{"X-Forwarded-For": {cryptomus.DefaultWebhookIP}, "Cookie": {"session=host"}}
+		return req
+	}
+	for _, tc := range []struct {
+		name    string
+		mutate  func(*cryptomus.Config)
+		request func(body []byte) *payments.WebhookRequest
+	}{
+		{"defaults", func(*cryptomus.Config) {}, webhookRequest},
+		{"sender IP checked", func(c *cryptomus.Config) {
 			c.CheckWebhookIP = true
 			c.PayoutKey = payoutKey
-		}),
+		}, webhookRequest},
+		{"sender IP checked behind a proxy", func(c *cryptomus.Config) {
+			c.CheckWebhookIP = true
+			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+		}, proxied},
 	} {
-		t.Run(name, func(t *testing.T) {
-			gatewaytest.RunConformance(t, gatewaytest.Harness{
-				Gateway: g,
-				// The fixture PHP signed; Cryptomus signs no time, so at is unused.
-				Valid: func(t *testing.T, at time.Time) *payments.WebhookRequest {
-					return webhookRequest(readFixture(t, "webhook_paid.json"))
-				},
-				WrongKey: func(t *testing.T, at time.Time) *payments.WebhookRequest {
-					return webhookRequest(webhookBody(t, paymentFields(), "not-the-payment-key"))
-				},
-				Unsign: func(t *testing.T, req *payments.WebhookRequest) {
-					i := strings.LastIndex(string(req.Body), `,"sign":"`)
-					req.Body = append(req.Body[:i:i], '}')
-				},
-				Tolerance: 0,
+		t.Run(tc.name, func(t *testing.T) {
+			api := newFakeAPI(t)
+			g := api.gateway(tc.mutate, func(c *cryptomus.Config) {
+				c.RefundAddress = func(context.Context, payments.Payment) (string, error) {
+					return "TXhfYSWt2oKRrHAJVJeYRuit6ZzKuoEKXj", nil
+				}
 			})
+			gatewaytest.RunConformance(t, conformanceHarness(g, api, tc.request))
 		})
+	}
+}
+
+// conformanceHarness drives g and the fake API behind it; request wraps a
+// body as it reaches the host.
+func conformanceHarness(g *cryptomus.Gateway, api *fakeAPI, request func(body []byte) *payments.WebhookRequest) gatewaytest.Harness {
+	var n atomic.Int64
+	// invoiceWebhook is the webhook Cryptomus sends for an invoice the fake
+	// made, in the status the fake holds it in.
+	invoiceWebhook := func(t *testing.T, inv fakeInvoice) *payments.WebhookRequest {
+		var additional any
+		if inv.AdditionalData != "" {
+			additional = inv.AdditionalData
+		}
+		return request(webhookBody(t, paymentFields(
+			field{"uuid", inv.UUID}, field{"order_id", inv.OrderID}, field{"amount", inv.Amount},
+			field{"currency", inv.Currency}, field{"status", inv.Status}, field{"additional_data", additional},
+		), paymentKey))
+	}
+	return gatewaytest.Harness{
+		Gateway: g,
+		// The fixture PHP signed; Cryptomus signs no time, so at is unused.
+		Valid: func(t *testing.T, at time.Time) *payments.WebhookRequest {
+			return request(readFixture(t, "webhook_paid.json"))
+		},
+		WrongKey: func(t *testing.T, at time.Time) *payments.WebhookRequest {
+			return request(webhookBody(t, paymentFields(), "not-the-payment-key"))
+		},
+		Unsign: func(t *testing.T, req *payments.WebhookRequest) {
+			i := strings.LastIndex(string(req.Body), `,"sign":"`)
+			req.Body = append(req.Body[:i:i], '}')
+		},
+		Tolerance: 0,
+		// An invoice created in Cryptomus's dashboard: an order_id of the
+		// shop's own and no additional_data.
+		Unattributed: func(t *testing.T, at time.Time) *payments.WebhookRequest {
+			return request(webhookBody(t, paymentFields(
+				field{"uuid", newUUID(t)}, field{"order_id", fmt.Sprintf("dashboard-%d", n.Add(1))},
+				field{"additional_data", nil},
+			), paymentKey))
+		},
+		Paid: func(t *testing.T, p payments.Payment) *payments.WebhookRequest {
+			return invoiceWebhook(t, api.settle(t, p.GatewayID, "paid"))
+		},
+		Refunded: func(t *testing.T, p payments.Payment, amount payments.Money) *payments.WebhookRequest {
+			require.Equal(t, p.Amount, amount, "Cryptomus refunds whole invoices")
+			inv := api.settle(t, p.GatewayID, "refund_paid")
+			require.Positive(t, inv.Refunds, "refund_paid for an invoice nobody asked to refund")
+			return invoiceWebhook(t, inv)
+		},
+		Requests: api.requestCount,
+		Lacks:    gatewaytest.Lacks{PartialRefund: true},
 	}
 }
 

@@ -20,7 +20,11 @@
 // The driver implements payments.Gateway, payments.CheckoutCreator,
 // payments.Refunder, payments.HealthChecker and payments.HeaderNamer, plus
 // Cryptomus calls with no portable equivalent: PaymentInfo, RefundInvoice,
-// ResendWebhook and TestWebhook.
+// ResendWebhook and TestWebhook. It is no payments.Capturer or
+// payments.Canceler: an invoice is paid at once or expires. Refunds are of
+// whole invoices, asynchronous, and sent to a wallet address the host
+// supplies (RefundExtension, MetadataRefundAddress or
+// Config.RefundAddress; see Gateway.Refund).
 package cryptomus
 
 import (
@@ -109,7 +113,8 @@ type Config struct {
 	RefundCommissionFromBalance bool
 	// RefundAddress tells Refund where to send a payment's refund, since
 	// Cryptomus refunds to a wallet address the customer supplies. It is
-	// consulted when the payment's metadata has no MetadataRefundAddress.
+	// consulted last: when the call carries no RefundExtension address and
+	// the payment's metadata has no MetadataRefundAddress.
 	RefundAddress func(ctx context.Context, p payments.Payment) (string, error)
 
 	// BaseURL is the API's root (default DefaultBaseURL); tests point it at

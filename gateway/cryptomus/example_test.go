@@ -56,3 +56,16 @@ func Example_checkout() {
 	}
 	fmt.Println("pay at", p.RedirectURL)
 }
+
+// A refund goes to the wallet address the customer gave for it; the
+// invoice is refunded whole, and the refund_paid webhook records it.
+func ExampleRefundExtension() {
+	var svc *payments.Service // with a cryptomus.Gateway, as in Example_checkout
+	_, err := svc.Refund(context.Background(), "pay_0195f3c2a1b4d5e6f7a8b9c0d1e2f3a4", payments.RefundOptions{
+		Key:       "support-ticket-7",
+		Extension: cryptomus.RefundExtension{Address: "TXhfYSWt2oKRrHAJVJeYRuit6ZzKuoEKXj"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+}

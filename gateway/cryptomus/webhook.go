@@ -235,14 +235,15 @@ func parseCheckoutData(s string) checkoutData {
 	return checkoutData{}
 }
 
-// isLibraryPaymentID reports whether s has the shape of payments'
-// NewPaymentID: "pay_" and 24 lower-case hex digits.
+// isLibraryPaymentID reports whether s has the shape of the ids the
+// Service gives payments: "pay_" and 32 lower-case hex digits, or 24 for
+// ids issued by earlier versions, which stored ledgers still hold.
 func isLibraryPaymentID(s string) bool {
-	const prefix = "pay_"
-	if len(s) != len(prefix)+24 || !strings.HasPrefix(s, prefix) {
+	hexPart, ok := strings.CutPrefix(s, "pay_")
+	if !ok || (len(hexPart) != 32 && len(hexPart) != 24) {
 		return false
 	}
-	for _, c := range s[len(prefix):] {
+	for _, c := range hexPart {
 		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
 			return false
 		}

@@ -166,7 +166,7 @@ func TestStatusMapping(t *testing.T) {
 			}
 			require.Len(t, c.Entries, 1)
 			assert.Equal(t, tc.entry, c.Entries[0].Kind)
-			assert.NoError(t, c.Entries[0].Validate())
+			assert.NoError(t, c.Validate("cryptomus"))
 		})
 	}
 }
@@ -334,4 +334,29 @@ func netipPrefix(t *testing.T, prefixes ...string) []netip.Prefix {
 		out = append(out, netip.MustParsePrefix(p))
 	}
 	return out
+}
+
+// TestOrderIDAsPaymentID: an order_id shaped like a library payment id, as
+// the Service issues them now (32 hex digits) or did before (24), links the
+// webhook to the payment; anything else is the shop's own order id.
+func TestOrderIDAsPaymentID(t *testing.T) {
+	g := newGateway(t)
+	for orderID, isPayment := range map[string]bool{
+		"pay_0195f3c2a1b4d5e6f7a8b9c0d1e2f3a4": true,
+		"pay_4f1c2a9b8e7d6c5b4a392817":         true,
+		"pay_0195F3C2A1B4D5E6F7A8B9C0D1E2F3A4": false,
+		"pay_0195f3c2a1b4d5e6f7a8b9c0d1e2f3":   false,
+		"pay_0195f3c2a1b4d5e6f7a8b9c0d1e2f3ag": false,
+		"order-1001":                           false,
+	} {
+		body := webhookBody(t, paymentFields(field{"order_id", orderID}), paymentKey)
+		c, err := g.ParseWebhook(t.Context(), webhookRequest(body))
+		require.NoError(t, err, orderID)
+		want := ""
+		if isPayment {
+			want = orderID
+		}
+		assert.Equal(t, want, c.Payments[0].PaymentID, orderID)
+		assert.Equal(t, want, c.Entries[0].PaymentID, orderID)
+	}
 }

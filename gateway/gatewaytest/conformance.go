@@ -3,7 +3,6 @@ package gatewaytest
 import (
 	"bytes"
 	"context"
-	"errors"
 	"math/rand/v2"
 	"net/http"
 	"testing"
@@ -13,40 +12,35 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payrail/payments"
-	"github.com/payrail/payments/store/memory"
 )
 
-// Harness tells RunConformance how to make notifications for one driver.
-type Harness struct {
-	// Gateway is the driver under test, configured with the test's secrets.
-	Gateway payments.Gateway
-	// Valid returns a fresh notification, authentic and signed at time at,
-	// that records at least one ledger entry with an account.
-	Valid func(t *testing.T, at time.Time) *payments.WebhookRequest
-	// WrongKey returns the same kind of notification signed with a key the
-	// driver does not hold.
-	WrongKey func(t *testing.T, at time.Time) *payments.WebhookRequest
-	// Unsign removes the signature from req (a header, or a body field for
-	// gateways that sign inside the body).
-	Unsign func(t *testing.T, req *payments.WebhookRequest)
-	// Tolerance is how old a signature the driver accepts; zero when the
-	// gateway signs no time, which skips the staleness check.
-	Tolerance time.Duration
-	// Sign, when the gateway signs outside the body (a header), returns body
-	// as an authentic notification, so garbage reaches the parser behind the
-	// signature check. Nil for gateways that sign inside the body.
-	Sign func(body []byte) *payments.WebhookRequest
-}
-
-// RunConformance checks what every driver must guarantee about webhooks:
-// authentic notifications parse into valid changes; tampered, unsigned,
-// wrongly signed and (where a time is signed) stale ones are rejected with
-// ErrUnauthenticated; garbage never panics; and the same notification
-// delivered twice records its entries once.
+// RunConformance is the contract every driver passes, run from the
+// driver's own tests against its fake peer. It checks what every driver
+// must guarantee about webhooks: authentic notifications parse into valid
+// changes; tampered, unsigned, wrongly signed and (where a time is signed)
+// stale ones are rejected with ErrUnauthenticated, and so is any body in
+// which no signature can be found; garbage never panics; the same
+// notification delivered twice records its entries once; the Service's
+// replies acknowledge what it recorded and refuse what did not verify; a
+// journaled notification verifies again when replayed, however old; parked
+// money is recorded once for the account it is attributed to.
+//
+// Then it exercises every power the driver declares by the interfaces it
+// implements (see Harness): a checkout and its notification, capture,
+// cancel and refund retried with one key, partial captures and refunds
+// (or their refusal, where Harness.Lacks declares them), refunds past the
+// charge, and the refusal of another driver's extension before the gateway
+// is called. A capture must report the charge it made, as its gateway's
+// answer does; a refund may instead be completed by a later notification
+// (Harness.Refunded).
 func RunConformance(t *testing.T, h Harness) {
 	t.Helper()
 	require.NotNil(t, h.Gateway, "Harness.Gateway")
 	require.NotNil(t, h.Valid, "Harness.Valid")
+	if h.Amount != (payments.Money{}) {
+		_, known := h.Amount.Currency.Exponent()
+		require.True(t, known && h.Amount.Amount >= 10, "Harness.Amount %s: at least 10 minor units of a known currency", h.Amount)
+	}
 	ctx := context.Background()
 
 	t.Run("valid", func(t *testing.T) {
@@ -55,7 +49,7 @@ func RunConformance(t *testing.T, h Harness) {
 		require.NotEmpty(t, c.Entries, "a valid notification must record an entry")
 		assert.NoError(t, c.Validate(h.Gateway.Name()))
 	})
-	t.Run("tampered body", func(t *testing.T) { checkTampered(t, h) })
+	t.Run("tampered body", func(t *testing.T) { checkTampered(t, &h) })
 	t.Run("unsigned", func(t *testing.T) {
 		require.NotNil(t, h.Unsign, "Harness.Unsign")
 		req := h.Valid(t, time.Now())
@@ -73,8 +67,12 @@ func RunConformance(t *testing.T, h Harness) {
 		assertUnauthenticated(t, h.Gateway, h.Valid(t, time.Now().Add(-h.Tolerance-time.Minute)))
 		assertUnauthenticated(t, h.Gateway, h.Valid(t, time.Now().Add(h.Tolerance+time.Minute)))
 	})
-	t.Run("garbage never panics", func(t *testing.T) { checkGarbage(t, h) })
-	t.Run("delivered twice records once", func(t *testing.T) { checkTwice(t, h) })
+	t.Run("garbage is unauthenticated and never panics", func(t *testing.T) { checkGarbage(t, &h) })
+	t.Run("delivered twice records once", func(t *testing.T) { checkTwice(t, &h) })
+	t.Run("replies", func(t *testing.T) { checkReplies(t, &h) })
+	t.Run("replay from the journal verifies again", func(t *testing.T) { checkReplay(t, &h) })
+	t.Run("parked then attributed", func(t *testing.T) { checkAttribute(t, &h) })
+	runOperations(t, &h)
 }
 
 func assertUnauthenticated(t *testing.T, g payments.Gateway, req *payments.WebhookRequest) {
@@ -86,7 +84,7 @@ func assertUnauthenticated(t *testing.T, g payments.Gateway, req *payments.Webho
 // checkTampered changes one character at a time, at many positions, into
 // another of its class (digit for digit, letter for letter) so the body stays
 // well-formed and only the signature can catch it.
-func checkTampered(t *testing.T, h Harness) {
+func checkTampered(t *testing.T, h *Harness) {
 	req := h.Valid(t, time.Now())
 	body := req.Body
 	positions := 0
@@ -120,13 +118,14 @@ func swapChar(c byte) (byte, bool) {
 	return 0, false
 }
 
-func checkGarbage(t *testing.T, h Harness) {
-	valid := h.Valid(t, time.Now())
+// garbageBodies are bodies no gateway signed: empty, malformed, truncated
+// prefixes of valid, and random bytes.
+func garbageBodies(valid []byte) [][]byte {
 	rng := rand.New(rand.NewPCG(1, 2))
 	bodies := [][]byte{nil, {}, []byte("{}"), []byte("null"), []byte("[]"), []byte(`{"a":`),
 		bytes.Repeat([]byte("["), 10000), []byte("\xff\xfe\x00")}
-	for n := 1; n < len(valid.Body); n *= 2 {
-		bodies = append(bodies, valid.Body[:n])
+	for n := 1; n < len(valid); n *= 2 {
+		bodies = append(bodies, valid[:n])
 	}
 	for range 32 {
 		b := make([]byte, rng.IntN(512))
@@ -135,12 +134,22 @@ func checkGarbage(t *testing.T, h Harness) {
 		}
 		bodies = append(bodies, b)
 	}
+	return bodies
+}
+
+// checkGarbage: a body in which no signature can be found or checked is
+// unauthenticated (401), whether the gateway signs in a header or in the
+// body; only a notification that verified and cannot be understood is
+// invalid input (400).
+func checkGarbage(t *testing.T, h *Harness) {
+	valid := h.Valid(t, time.Now())
+	bodies := garbageBodies(valid.Body)
 	for _, header := range []http.Header{valid.Header, {}, nil} {
 		for _, b := range bodies {
 			req := &payments.WebhookRequest{Header: header.Clone(), Body: b, RemoteAddr: valid.RemoteAddr}
 			assert.NotPanics(t, func() {
 				_, err := h.Gateway.ParseWebhook(context.Background(), req)
-				assert.Error(t, err, "garbage body %q accepted", truncate(b))
+				assert.ErrorIs(t, err, payments.ErrUnauthenticated, "unsigned garbage %q", truncate(b))
 			})
 		}
 	}
@@ -162,28 +171,49 @@ func checkGarbage(t *testing.T, h Harness) {
 	}
 }
 
-func checkTwice(t *testing.T, h Harness) {
-	ctx := context.Background()
-	svc, err := payments.New(memory.New(), payments.WithGateway(h.Gateway))
-	require.NoError(t, err)
+func checkTwice(t *testing.T, h *Harness) {
+	w := newWorld(t, h)
 	req := h.Valid(t, time.Now())
-	first, err := svc.HandleWebhook(ctx, h.Gateway.Name(), cloneRequest(req))
-	require.NoError(t, err)
-	require.Equal(t, payments.OutcomeRecorded, first.Notification.Outcome, first.Notification.Detail)
-	second, err := svc.HandleWebhook(ctx, h.Gateway.Name(), cloneRequest(req))
-	require.NoError(t, err)
-	assert.Equal(t, payments.OutcomeDuplicate, second.Notification.Outcome)
-	entries, _, err := svc.Entries(ctx, payments.EntryFilter{Gateway: h.Gateway.Name()})
-	require.NoError(t, err)
+	first := w.deliver(req, payments.OutcomeRecorded)
+	second := w.deliver(req, payments.OutcomeDuplicate)
+	entries := w.entries(payments.EntryFilter{Gateway: w.name})
 	assert.Len(t, entries, len(first.Recorded.Entries))
 	assert.Len(t, second.Recorded.Duplicates, len(first.Recorded.Entries))
 }
 
-func cloneRequest(r *payments.WebhookRequest) *payments.WebhookRequest {
-	c := *r
-	c.Header = r.Header.Clone()
-	c.Body = bytes.Clone(r.Body)
-	return &c
+// checkReplies: what the Service answers the gateway. An acknowledged
+// notification gets a 2xx (exactly Harness.WantReply's, for a
+// WebhookReplier), recorded or duplicate alike; one that does not verify,
+// or has no signature to verify, gets a 401.
+func checkReplies(t *testing.T, h *Harness) {
+	if _, ok := h.Gateway.(payments.WebhookReplier); ok {
+		require.NotNil(t, h.WantReply, "Harness.WantReply: the driver is a payments.WebhookReplier")
+	}
+	w := newWorld(t, h)
+	req := h.Valid(t, time.Now())
+	assertAcknowledged(t, h, req, w.deliver(req, payments.OutcomeRecorded).Reply)
+	assertAcknowledged(t, h, req, w.deliver(req, payments.OutcomeDuplicate).Reply)
+
+	require.NotNil(t, h.WrongKey, "Harness.WrongKey")
+	rejected := []*payments.WebhookRequest{h.WrongKey(t, time.Now())}
+	for _, body := range [][]byte{nil, []byte("{}"), []byte("not a notification")} {
+		rejected = append(rejected, &payments.WebhookRequest{Header: req.Header.Clone(), Body: body, RemoteAddr: req.RemoteAddr})
+	}
+	for _, r := range rejected {
+		res, err := w.svc.HandleWebhook(context.Background(), w.name, r)
+		require.ErrorIs(t, err, payments.ErrUnauthenticated, "body %q", truncate(r.Body))
+		require.NotNil(t, res)
+		assert.Equal(t, http.StatusUnauthorized, res.Reply.Status, "body %q", truncate(r.Body))
+		assert.False(t, res.Notification.Verified)
+	}
+}
+
+func assertAcknowledged(t *testing.T, h *Harness, req *payments.WebhookRequest, reply payments.WebhookReply) {
+	t.Helper()
+	assert.True(t, reply.Status >= 200 && reply.Status < 300, "reply %d %q", reply.Status, reply.Body)
+	if h.WantReply != nil {
+		assert.Equal(t, h.WantReply(req), reply)
+	}
 }
 
 func truncate(b []byte) []byte {
@@ -191,31 +221,4 @@ func truncate(b []byte) []byte {
 		return b[:40]
 	}
 	return b
-}
-
-// FuzzWebhook is the body of a driver's fuzz target: seeds are real-shaped
-// bodies from testdata; sign, when not nil, authenticates each fuzzed body
-// so the fuzzer reaches the parser behind the signature check. Whatever the
-// input, ParseWebhook must not panic, must fail with ErrUnauthenticated or
-// ErrInvalidInput when it fails, and every entry it returns must be valid.
-func FuzzWebhook(f *testing.F, g payments.Gateway, sign func(body []byte) *payments.WebhookRequest, seeds ...[]byte) {
-	for _, s := range seeds {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		req := &payments.WebhookRequest{Header: http.Header{}, Body: body}
-		if sign != nil {
-			req = sign(body)
-		}
-		c, err := g.ParseWebhook(context.Background(), req)
-		if err != nil {
-			if !errors.Is(err, payments.ErrUnauthenticated) && !errors.Is(err, payments.ErrInvalidInput) {
-				t.Fatalf("error wraps neither ErrUnauthenticated nor ErrInvalidInput: %v", err)
-			}
-			return
-		}
-		if err := c.Validate(g.Name()); err != nil {
-			t.Fatalf("changes invalid: %v", err)
-		}
-	})
 }

@@ -1,7 +1,9 @@
-// Package gatewaytest holds what every driver's tests share: a conformance
-// suite (RunConformance), a fuzz helper (FuzzWebhook), and Fake, an
-// HMAC-signed gateway for testing the core, stores and host apps without a
-// real gateway.
+// Package gatewaytest holds what every driver's tests share: the
+// conformance suite (RunConformance), which a driver runs from its own
+// tests with a Harness over its fake peer and which exercises every power
+// the driver declares; a fuzz helper (FuzzWebhook); and Fake, an
+// HMAC-signed gateway with every power, for testing the core, stores and
+// host apps without a real gateway.
 package gatewaytest
 
 import (

@@ -1,9 +1,12 @@
 package gatewaytest_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,23 +16,25 @@ import (
 	"github.com/payrail/payments/gateway/gatewaytest"
 )
 
+// TestFakeConformance runs the suite against the Fake, which is its own
+// peer: it keeps no payments, so Authorize has nothing to do, and its
+// refunds complete at once, so it needs no Refunded.
 func TestFakeConformance(t *testing.T) {
 	fake := gatewaytest.NewFake("whsec_test")
-	n := 0
-	event := func() gatewaytest.Event {
-		n++
+	var n atomic.Int64
+	event := func(typ, paymentID, account string) gatewaytest.Event {
 		return gatewaytest.Event{
-			ID: "evt_" + string(rune('a'+n)), Type: "payment.succeeded", PaymentID: "fp_conf",
-			Account: "user-1", Amount: "12.34", Currency: "EUR",
+			ID: fmt.Sprintf("evt_%d", n.Add(1)), Type: typ, PaymentID: paymentID,
+			Account: account, Amount: "12.34", Currency: "EUR",
 		}
 	}
 	gatewaytest.RunConformance(t, gatewaytest.Harness{
 		Gateway: fake,
 		Valid: func(t *testing.T, at time.Time) *payments.WebhookRequest {
-			return fake.Request(event(), at)
+			return fake.Request(event("payment.succeeded", "fp_conf", "user-1"), at)
 		},
 		WrongKey: func(t *testing.T, at time.Time) *payments.WebhookRequest {
-			return gatewaytest.NewFake("whsec_other").Request(event(), at)
+			return gatewaytest.NewFake("whsec_other").Request(event("payment.succeeded", "fp_conf", "user-1"), at)
 		},
 		Unsign: func(t *testing.T, req *payments.WebhookRequest) {
 			req.Header.Del(gatewaytest.SignatureHeader)
@@ -37,6 +42,24 @@ func TestFakeConformance(t *testing.T) {
 		Tolerance: 5 * time.Minute,
 		Sign: func(body []byte) *payments.WebhookRequest {
 			return &payments.WebhookRequest{Header: fake.Sign(body, time.Now()), Body: body}
+		},
+		Unattributed: func(t *testing.T, at time.Time) *payments.WebhookRequest {
+			return fake.Request(event("payment.succeeded", fmt.Sprintf("fp_unknown_%d", n.Add(1)), ""), at)
+		},
+		Amount: payments.Money{Amount: 2000, Currency: "EUR"},
+		Paid: func(t *testing.T, p payments.Payment) *payments.WebhookRequest {
+			ev := event("payment.succeeded", p.GatewayID, "")
+			ev.Amount, ev.Currency = p.Amount.Decimal(), string(p.Amount.Currency)
+			return fake.Request(ev, time.Now())
+		},
+		Authorize: func(t *testing.T, p payments.Payment) {},
+		Requests:  func() int { return len(fake.Calls()) },
+		// The Fake acknowledges with the event's id; an undecodable body
+		// leaves it empty, and the reply then matches no acknowledgement.
+		WantReply: func(req *payments.WebhookRequest) payments.WebhookReply {
+			var ev gatewaytest.Event
+			_ = json.Unmarshal(req.Body, &ev)
+			return payments.WebhookReply{Status: http.StatusOK, ContentType: "text/plain; charset=utf-8", Body: []byte("ok " + ev.ID)}
 		},
 	})
 }

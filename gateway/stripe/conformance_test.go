@@ -11,20 +11,48 @@ import (
 	"github.com/payrail/payments/gateway/stripe"
 )
 
+// TestConformance runs the suite against fakeAPI twice: with refunds that
+// succeed at once, as card refunds usually do, and with refunds Stripe
+// answers as pending and completes later (refund.updated), as it does for
+// some payment methods. Stripe has every power the suite checks.
 func TestConformance(t *testing.T) {
-	g := newGateway(t, func(c *stripe.Config) { c.Tolerance = 300 * time.Second })
-	var n atomic.Int64
-	fresh := func(t *testing.T) []byte {
-		id := fmt.Sprintf("evt_conformance%06d", n.Add(1))
-		return edit(t, fixture(t, "payment_intent.succeeded"), func(ev map[string]any) { ev["id"] = id })
+	for name, refundStatus := range map[string]string{"refunds at once": "succeeded", "refunds pending": "pending"} {
+		t.Run(name, func(t *testing.T) {
+			api := newFakeAPI(t)
+			api.setRefundStatus(refundStatus)
+			g := newGateway(t, func(c *stripe.Config) {
+				c.Tolerance, c.SecretKey, c.BaseURL = 300*time.Second, "sk_test_conformance", api.URL
+			})
+			h := conformanceHarness(g, api)
+			if refundStatus == "pending" {
+				h.Refunded = func(t *testing.T, p payments.Payment, amount payments.Money) *payments.WebhookRequest {
+					re := api.completeRefund(t, p.GatewayID, amount.Amount)
+					return objectEvent(t, "refund.updated", re, map[string]any{"status": "pending"})
+				}
+			}
+			gatewaytest.RunConformance(t, h)
+		})
 	}
-	gatewaytest.RunConformance(t, gatewaytest.Harness{
+}
+
+func conformanceHarness(g *stripe.Gateway, api *fakeAPI) gatewaytest.Harness {
+	var n atomic.Int64
+	succeeded := func(t *testing.T, intentID string, md map[string]any) []byte {
+		id := fmt.Sprintf("evt_conformance%06d", n.Add(1))
+		return edit(t, fixture(t, "payment_intent.succeeded"), func(ev map[string]any) {
+			ev["id"] = id
+			if intentID != "" {
+				object(ev)["id"], object(ev)["metadata"] = intentID, md
+			}
+		})
+	}
+	return gatewaytest.Harness{
 		Gateway: g,
 		Valid: func(t *testing.T, at time.Time) *payments.WebhookRequest {
-			return signed(fresh(t), testSecret, at)
+			return signed(succeeded(t, "", nil), testSecret, at)
 		},
 		WrongKey: func(t *testing.T, at time.Time) *payments.WebhookRequest {
-			return signed(fresh(t), otherSecret, at)
+			return signed(succeeded(t, "", nil), otherSecret, at)
 		},
 		Unsign: func(t *testing.T, req *payments.WebhookRequest) {
 			req.Header.Del(stripe.SignatureHeader)
@@ -33,7 +61,17 @@ func TestConformance(t *testing.T) {
 		Sign: func(body []byte) *payments.WebhookRequest {
 			return signed(body, testSecret, time.Now())
 		},
-	})
+		// An intent made outside the driver (a Payment Link) whose creator
+		// set no account.
+		Unattributed: func(t *testing.T, at time.Time) *payments.WebhookRequest {
+			return signed(succeeded(t, fmt.Sprintf("pi_elsewhere%d", n.Add(1)), map[string]any{}), testSecret, at)
+		},
+		Paid: func(t *testing.T, p payments.Payment) *payments.WebhookRequest {
+			return objectEvent(t, "payment_intent.succeeded", api.pay(t, p.GatewayID), nil)
+		},
+		Authorize: func(t *testing.T, p payments.Payment) { api.authorize(t, p.GatewayID) },
+		Requests:  func() int { return len(api.callLog()) },
+	}
 }
 
 // FuzzParseWebhook signs every input, so the fuzzer reaches the decoding and

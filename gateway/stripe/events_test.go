@@ -91,9 +91,7 @@ func TestEventMapping(t *testing.T) {
 			assert.Equal(t, tt.payments, c.Payments)
 			assert.Equal(t, tt.entries, c.Entries)
 			assert.Equal(t, tt.note, c.Note)
-			for i := range c.Entries {
-				assert.NoError(t, c.Entries[i].Validate())
-			}
+			assert.NoError(t, c.Validate("stripe"))
 		})
 	}
 }

@@ -3,29 +3,45 @@ package stripe_test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // fakeAPI is a stateful stand-in for the few Stripe endpoints the driver
 // calls, for what stripe-mock cannot show: it answers from static fixtures,
 // so a capture there never succeeds and a refund is always the same one.
-// fakeAPI keeps intents and refunds, honours idempotency keys as Stripe does
-// (the same key returns the first answer), and can be told to fail.
+// fakeAPI keeps intents and refunds and moves them through Stripe's states
+// (https://docs.stripe.com/payments/paymentintents/lifecycle), refusing
+// what Stripe refuses: capturing an intent that is not requires_capture,
+// canceling one that succeeded, refunding more than is left. It honours
+// idempotency keys as Stripe does (https://docs.stripe.com/api/idempotent_requests):
+// the same key with the same parameters gets the first answer, with other
+// parameters an idempotency_error. And it can be told to fail.
 type fakeAPI struct {
 	*httptest.Server
 	mu           sync.Mutex
 	intents      map[string]map[string]any
 	refunds      []map[string]any
-	byKey        map[string][]byte // idempotency key → first answer
-	refundStatus string            // status of new refunds; "succeeded" by default
-	fail         *fakeError        // answer of the next call, once
+	byKey        map[string]keyedAnswer
+	refundStatus string     // status of new refunds; "succeeded" by default
+	fail         *fakeError // answer of the next call, once
 	seq          int
 	calls        []string // "POST /v1/… key=…"
+}
+
+// keyedAnswer is the first request made with an idempotency key and what
+// it was answered.
+type keyedAnswer struct {
+	request string
+	body    []byte
 }
 
 type fakeError struct {
@@ -34,7 +50,7 @@ type fakeError struct {
 }
 
 func newFakeAPI(t *testing.T) *fakeAPI {
-	f := &fakeAPI{intents: map[string]map[string]any{}, byKey: map[string][]byte{}, refundStatus: "succeeded"}
+	f := &fakeAPI{intents: map[string]map[string]any{}, byKey: map[string]keyedAnswer{}, refundStatus: "succeeded"}
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.Close)
 	return f
@@ -59,28 +75,37 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	f.calls = append(f.calls, r.Method+" "+r.URL.Path+" key="+key)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Request-Id", "req_fake")
+	w.Header().Set("Stripe-Should-Retry", "false") // stripe-go would retry a 5xx
 	if f.fail != nil {
-		w.Header().Set("Stripe-Should-Retry", "false") // stripe-go would retry a 5xx
 		w.WriteHeader(f.fail.status)
 		fmt.Fprint(w, f.fail.body)
 		f.fail = nil
 		return
 	}
+	_ = r.ParseForm()
+	request := r.Method + " " + r.URL.Path + "?" + r.Form.Encode()
 	if prev, ok := f.byKey[key]; ok && key != "" {
-		_, _ = w.Write(prev)
+		if prev.request != request {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write(stripeError("idempotency_error", "", "Keys for idempotent requests can only be used with the same parameters they were first used with."))
+			return
+		}
+		w.Header().Set("Idempotent-Replayed", "true")
+		_, _ = w.Write(prev.body)
 		return
 	}
-	_ = r.ParseForm()
 	obj, code := f.route(r)
 	body, _ := json.Marshal(obj)
+	// Stripe saves what an endpoint answered once it began executing; the
+	// refusals here come before that, so they are not saved.
 	if key != "" && code == http.StatusOK {
-		f.byKey[key] = body
+		f.byKey[key] = keyedAnswer{request: request, body: body}
 	}
 	w.WriteHeader(code)
 	_, _ = w.Write(body)
 }
 
-func (f *fakeAPI) route(r *http.Request) (map[string]any, int) {
+func (f *fakeAPI) route(r *http.Request) (any, int) {
 	path := strings.TrimPrefix(r.URL.Path, "/v1/")
 	parts := strings.Split(path, "/")
 	switch {
@@ -95,19 +120,16 @@ func (f *fakeAPI) route(r *http.Request) (map[string]any, int) {
 		}
 		switch parts[2] {
 		case "capture":
-			pi["status"] = "succeeded"
-			pi["amount_received"] = formInt(r, "amount_to_capture", pi["amount"].(int64))
-			pi["amount_capturable"] = int64(0)
+			return capture(pi, r)
 		case "cancel":
-			pi["status"] = "canceled"
+			return cancel(pi, r)
 		}
-		return pi, http.StatusOK
 	case r.Method == http.MethodPost && path == "refunds":
 		pi, ok := f.intents[r.Form.Get("payment_intent")]
 		if !ok {
 			return missing(r.Form.Get("payment_intent")), http.StatusNotFound
 		}
-		return f.newRefund(pi, formInt(r, "amount", pi["amount_received"].(int64)), metadata(r)), http.StatusOK
+		return f.refund(pi, r)
 	case r.Method == http.MethodGet && path == "refunds":
 		var data []any
 		for _, re := range f.refunds {
@@ -118,6 +140,68 @@ func (f *fakeAPI) route(r *http.Request) (map[string]any, int) {
 		return map[string]any{"object": "list", "data": data, "has_more": false, "url": "/v1/refunds"}, http.StatusOK
 	}
 	return missing(path), http.StatusNotFound
+}
+
+func capture(pi map[string]any, r *http.Request) (any, int) {
+	if pi["status"] != "requires_capture" {
+		return unexpectedState(pi, "captured", "requires_capture"), http.StatusBadRequest
+	}
+	capturable := pi["amount_capturable"].(int64)
+	amount := formInt(r, "amount_to_capture", capturable)
+	if amount <= 0 || amount > capturable {
+		return errorObject("invalid_request_error", "amount_too_large",
+			fmt.Sprintf("The amount to capture (%d) must not exceed the amount capturable (%d).", amount, capturable)), http.StatusBadRequest
+	}
+	pi["status"], pi["amount_received"], pi["amount_capturable"] = "succeeded", amount, int64(0)
+	return pi, http.StatusOK
+}
+
+func cancel(pi map[string]any, r *http.Request) (any, int) {
+	switch pi["status"] {
+	case "requires_payment_method", "requires_capture", "requires_confirmation", "requires_action", "processing":
+	default:
+		return unexpectedState(pi, "canceled", "requires_payment_method, requires_capture, requires_confirmation, requires_action, processing"), http.StatusBadRequest
+	}
+	pi["status"], pi["amount_capturable"] = "canceled", int64(0)
+	if reason := r.Form.Get("cancellation_reason"); reason != "" {
+		pi["cancellation_reason"] = reason
+	}
+	return pi, http.StatusOK
+}
+
+// refund refunds a captured intent, the way Stripe does for a refund made
+// through the API: what is left when no amount is given, never more.
+func (f *fakeAPI) refund(pi map[string]any, r *http.Request) (any, int) {
+	if pi["status"] != "succeeded" {
+		return errorObject("invalid_request_error", "charge_not_refundable",
+			"This PaymentIntent has no captured charge to refund."), http.StatusBadRequest
+	}
+	left := pi["amount_received"].(int64) - f.refunded(pi["id"].(string))
+	if left == 0 {
+		return errorObject("invalid_request_error", "charge_already_refunded",
+			"Charge "+chargeOf(pi["id"].(string))+" has already been refunded."), http.StatusBadRequest
+	}
+	amount := formInt(r, "amount", left)
+	if amount <= 0 || amount > left {
+		return errorObject("invalid_request_error", "",
+			fmt.Sprintf("Refund amount (%d) is greater than unrefunded amount on charge (%d)", amount, left)), http.StatusBadRequest
+	}
+	re := f.newRefund(pi, amount, metadata(r))
+	if reason := r.Form.Get("reason"); reason != "" {
+		re["reason"] = reason
+	}
+	return re, http.StatusOK
+}
+
+// refunded is what the refunds of an intent that have not failed add up to.
+func (f *fakeAPI) refunded(intentID string) int64 {
+	var sum int64
+	for _, re := range f.refunds {
+		if re["payment_intent"] == intentID && re["status"] != "failed" && re["status"] != "canceled" {
+			sum += re["amount"].(int64)
+		}
+	}
+	return sum
 }
 
 // newRefund records a refund of a captured intent, the way Stripe would for
@@ -140,6 +224,42 @@ func (f *fakeAPI) refundInDashboard(intentID string, amount int64) {
 	f.newRefund(f.intents[intentID], amount, map[string]string{})
 }
 
+// authorize has the customer confirm a manual-capture intent: its amount is
+// held, awaiting capture.
+func (f *fakeAPI) authorize(t *testing.T, intentID string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	pi := f.intents[intentID]
+	require.NotNil(t, pi, intentID)
+	require.Equal(t, "manual", pi["capture_method"], "only a manual-capture intent waits for a capture")
+	pi["status"], pi["amount_capturable"] = "requires_capture", pi["amount"]
+}
+
+// pay has the customer pay an automatic-capture intent in full and returns
+// the intent as its payment_intent.succeeded event carries it.
+func (f *fakeAPI) pay(t *testing.T, intentID string) map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	pi := f.intents[intentID]
+	require.NotNil(t, pi, intentID)
+	require.Equal(t, "automatic", pi["capture_method"])
+	pi["status"], pi["amount_received"] = "succeeded", pi["amount"]
+	return maps.Clone(pi)
+}
+
+// completeRefund makes the oldest pending refund of amount of an intent
+// succeed, as Stripe does when the bank confirms it, and returns it.
+func (f *fakeAPI) completeRefund(t *testing.T, intentID string, amount int64) map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := slices.IndexFunc(f.refunds, func(re map[string]any) bool {
+		return re["payment_intent"] == intentID && re["amount"] == amount && re["status"] == "pending"
+	})
+	require.GreaterOrEqual(t, i, 0, "no pending refund of %d of %s", amount, intentID)
+	f.refunds[i]["status"] = "succeeded"
+	return maps.Clone(f.refunds[i])
+}
+
 func chargeOf(intentID string) string { return "ch_" + strings.TrimPrefix(intentID, "pi_") }
 
 func (f *fakeAPI) createIntent(r *http.Request) map[string]any {
@@ -148,15 +268,34 @@ func (f *fakeAPI) createIntent(r *http.Request) map[string]any {
 	pi := map[string]any{
 		"id": id, "object": "payment_intent", "amount": formInt(r, "amount", 0), "currency": r.Form.Get("currency"),
 		"capture_method": r.Form.Get("capture_method"), "metadata": metadata(r), "status": "requires_payment_method",
-		"client_secret": id + "_secret_fake", "amount_received": int64(0), "created": int64(1703175360),
+		"client_secret": id + "_secret_fake", "amount_received": int64(0), "amount_capturable": int64(0),
+		"created": int64(1703175360), "livemode": false,
 	}
 	f.intents[id] = pi
 	return pi
 }
 
 func missing(id string) map[string]any {
-	return map[string]any{"error": map[string]any{"type": "invalid_request_error", "code": "resource_missing",
-		"message": "No such object: '" + id + "'"}}
+	return errorObject("invalid_request_error", "resource_missing", "No such object: '"+id+"'")
+}
+
+func unexpectedState(pi map[string]any, done, allowed string) map[string]any {
+	return errorObject("invalid_request_error", "payment_intent_unexpected_state",
+		fmt.Sprintf("This PaymentIntent could not be %s because it has a status of %s. Only a PaymentIntent with one of the following statuses may be %s: %s.",
+			done, pi["status"], done, allowed))
+}
+
+func errorObject(typ, code, message string) map[string]any {
+	e := map[string]any{"type": typ, "message": message}
+	if code != "" {
+		e["code"] = code
+	}
+	return map[string]any{"error": e}
+}
+
+func stripeError(typ, code, message string) []byte {
+	b, _ := json.Marshal(errorObject(typ, code, message))
+	return b
 }
 
 func formInt(r *http.Request, name string, def int64) int64 {
@@ -180,4 +319,11 @@ func (f *fakeAPI) callLog() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.calls...)
+}
+
+// intent returns a copy of the intent the fake holds.
+func (f *fakeAPI) intent(id string) map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.intents[id])
 }

@@ -2,6 +2,7 @@ package stripe_test
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -93,3 +94,20 @@ func object(ev map[string]any) map[string]any {
 }
 
 func usd(minor int64) payments.Money { return payments.Money{Amount: minor, Currency: "USD"} }
+
+// objectEvent returns a signed event of type typ whose data.object is obj,
+// as Stripe would send it now for an object the fake API holds, with the
+// rest of the envelope from the payment_intent.succeeded fixture.
+func objectEvent(t testing.TB, typ string, obj map[string]any, previous map[string]any) *payments.WebhookRequest {
+	t.Helper()
+	body := edit(t, fixture(t, "payment_intent.succeeded"), func(ev map[string]any) {
+		ev["id"] = "evt_fake" + rand.Text()
+		ev["type"] = typ
+		data := map[string]any{"object": obj}
+		if previous != nil {
+			data["previous_attributes"] = previous
+		}
+		ev["data"] = data
+	})
+	return signed(body, testSecret, time.Now())
+}

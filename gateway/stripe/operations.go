@@ -2,6 +2,8 @@ package stripe
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"maps"
 	"time"
@@ -49,9 +51,7 @@ func (g *Gateway) CreateCheckout(ctx context.Context, req payments.CheckoutReque
 		params.Description = stripego.String(req.Description)
 	}
 	params.Context = ctx
-	if req.PaymentID != "" {
-		params.SetIdempotencyKey(req.PaymentID)
-	}
+	setIdempotencyKey(&params.Params, req.PaymentID)
 	pi, err := api.PaymentIntents.New(params)
 	if err != nil {
 		return nil, wrapAPIError("checkout", req.PaymentID, err)
@@ -65,26 +65,31 @@ func (g *Gateway) CreateCheckout(ctx context.Context, req payments.CheckoutReque
 }
 
 // Capture implements payments.Capturer: all of an authorized PaymentIntent,
-// or req.Amount of it (amount_to_capture; Stripe releases the rest,
+// or opts.Amount of it (amount_to_capture; Stripe releases the rest,
 // https://docs.stripe.com/payments/place-a-hold-on-a-payment-method).
-// A succeeded answer reports the charge entry the payment_intent.succeeded
-// event will repeat.
-func (g *Gateway) Capture(ctx context.Context, req payments.OperationRequest) (*payments.Changes, error) {
-	id := req.Payment.GatewayID
+// opts.Key is sent as the Idempotency-Key, so a retried capture gets
+// Stripe's first answer. A succeeded answer reports the charge entry the
+// payment_intent.succeeded event will repeat. The driver defines no
+// extension: any opts.Extension is refused with payments.ErrInvalidInput.
+func (g *Gateway) Capture(ctx context.Context, p payments.Payment, opts payments.CaptureOptions) (*payments.Changes, error) {
+	id := p.GatewayID
+	if err := checkExtension("capture", id, opts.Extension); err != nil {
+		return nil, err
+	}
 	api, err := g.client("capture", id)
 	if err != nil {
 		return nil, err
 	}
 	params := &stripego.PaymentIntentCaptureParams{}
-	if req.Amount != nil {
-		amount, _, err := toStripe(*req.Amount)
+	if opts.Amount != nil {
+		amount, _, err := toStripe(*opts.Amount)
 		if err != nil {
 			return nil, err
 		}
 		params.AmountToCapture = stripego.Int64(amount)
 	}
 	params.Context = ctx
-	params.SetIdempotencyKey(req.IdempotencyKey)
+	setIdempotencyKey(&params.Params, opts.Key)
 	pi, err := api.PaymentIntents.Capture(id, params)
 	if err != nil {
 		return nil, wrapAPIError("capture", id, err)
@@ -93,22 +98,29 @@ func (g *Gateway) Capture(ctx context.Context, req payments.OperationRequest) (*
 }
 
 // Cancel implements payments.Canceler
-// (https://docs.stripe.com/api/payment_intents/cancel). req.Reason is sent
-// when it is one of Stripe's cancellation reasons.
-func (g *Gateway) Cancel(ctx context.Context, req payments.OperationRequest) (*payments.Changes, error) {
-	id := req.Payment.GatewayID
+// (https://docs.stripe.com/api/payment_intents/cancel). opts.Reason is sent
+// as cancellation_reason when it is one of Stripe's (abandoned, duplicate,
+// fraudulent, requested_by_customer); Stripe takes no other, and a cancel
+// has no metadata to keep one in, so another reason is not sent. opts.Key
+// is the Idempotency-Key; any opts.Extension is refused with
+// payments.ErrInvalidInput.
+func (g *Gateway) Cancel(ctx context.Context, p payments.Payment, opts payments.CancelOptions) (*payments.Changes, error) {
+	id := p.GatewayID
+	if err := checkExtension("cancel", id, opts.Extension); err != nil {
+		return nil, err
+	}
 	api, err := g.client("cancel", id)
 	if err != nil {
 		return nil, err
 	}
 	params := &stripego.PaymentIntentCancelParams{}
-	switch stripego.PaymentIntentCancellationReason(req.Reason) {
+	switch stripego.PaymentIntentCancellationReason(opts.Reason) {
 	case stripego.PaymentIntentCancellationReasonAbandoned, stripego.PaymentIntentCancellationReasonDuplicate,
 		stripego.PaymentIntentCancellationReasonFraudulent, stripego.PaymentIntentCancellationReasonRequestedByCustomer:
-		params.CancellationReason = stripego.String(req.Reason)
+		params.CancellationReason = stripego.String(opts.Reason)
 	}
 	params.Context = ctx
-	params.SetIdempotencyKey(req.IdempotencyKey)
+	setIdempotencyKey(&params.Params, opts.Key)
 	pi, err := api.PaymentIntents.Cancel(id, params)
 	if err != nil {
 		return nil, wrapAPIError("cancel", id, err)
@@ -117,36 +129,42 @@ func (g *Gateway) Cancel(ctx context.Context, req payments.OperationRequest) (*p
 }
 
 // Refund implements payments.Refunder (https://docs.stripe.com/api/refunds/create):
-// all that is left of the PaymentIntent, or req.Amount of it. The refund's
+// all that is left of the PaymentIntent, or opts.Amount of it. The refund's
 // metadata carries the account and payment id so that its events are
-// attributed without a lookup. req.Reason goes to Stripe when it is one of
+// attributed without a lookup. opts.Reason goes to Stripe when it is one of
 // its reasons (duplicate, fraudulent, requested_by_customer) and to metadata
-// otherwise. A refund Stripe answers as pending reports nothing: its
-// refund.updated or charge.refund.updated event records it once it succeeds.
-func (g *Gateway) Refund(ctx context.Context, req payments.OperationRequest) (*payments.Changes, error) {
-	id := req.Payment.GatewayID
+// (MetadataReason) otherwise. opts.Key is the Idempotency-Key, so a retried
+// refund is the same refund; any opts.Extension is refused with
+// payments.ErrInvalidInput. A refund Stripe answers as pending reports
+// nothing: its refund.updated or charge.refund.updated event records it
+// once it succeeds.
+func (g *Gateway) Refund(ctx context.Context, p payments.Payment, opts payments.RefundOptions) (*payments.Changes, error) {
+	id := p.GatewayID
+	if err := checkExtension("refund", id, opts.Extension); err != nil {
+		return nil, err
+	}
 	api, err := g.client("refund", id)
 	if err != nil {
 		return nil, err
 	}
 	params := &stripego.RefundParams{PaymentIntent: stripego.String(id), Metadata: map[string]string{}}
-	if req.Amount != nil {
-		amount, _, err := toStripe(*req.Amount)
+	if opts.Amount != nil {
+		amount, _, err := toStripe(*opts.Amount)
 		if err != nil {
 			return nil, err
 		}
 		params.Amount = stripego.Int64(amount)
 	}
-	setIf(params.Metadata, MetadataAccount, req.Payment.Account)
-	setIf(params.Metadata, MetadataPaymentID, req.Payment.ID)
-	switch stripego.RefundReason(req.Reason) {
+	setIf(params.Metadata, MetadataAccount, p.Account)
+	setIf(params.Metadata, MetadataPaymentID, p.ID)
+	switch stripego.RefundReason(opts.Reason) {
 	case stripego.RefundReasonDuplicate, stripego.RefundReasonFraudulent, stripego.RefundReasonRequestedByCustomer:
-		params.Reason = stripego.String(req.Reason)
+		params.Reason = stripego.String(opts.Reason)
 	default:
-		setIf(params.Metadata, MetadataReason, req.Reason)
+		setIf(params.Metadata, MetadataReason, opts.Reason)
 	}
 	params.Context = ctx
-	params.SetIdempotencyKey(req.IdempotencyKey)
+	setIdempotencyKey(&params.Params, opts.Key)
 	r, err := api.Refunds.New(params)
 	if err != nil {
 		return nil, wrapAPIError("refund", id, err)
@@ -157,6 +175,38 @@ func (g *Gateway) Refund(ctx context.Context, req payments.OperationRequest) (*p
 	}
 	return c, nil
 }
+
+// checkExtension refuses an operation extension. The driver defines none:
+// everything a Stripe call takes is in the portable options, so an
+// extension is another driver's and would be silently dropped.
+func checkExtension(op, id string, ext any) error {
+	if ext == nil {
+		return nil
+	}
+	return fmt.Errorf("stripe: %s %s: extension of type %T is not the stripe driver's, which takes none: %w",
+		op, id, ext, payments.ErrInvalidInput)
+}
+
+// setIdempotencyKey sends key as the Idempotency-Key header. An empty key
+// (the driver called without a Service) sets none, and stripe-go then sends
+// a random one of its own so that at least its retries are idempotent.
+// Stripe takes keys of at most 255 characters
+// (https://docs.stripe.com/api/idempotent_requests); a longer one, which a
+// host's own key can make, is sent as its SHA-256, which keeps one key one
+// request.
+func setIdempotencyKey(params *stripego.Params, key string) {
+	if key == "" {
+		return
+	}
+	if len(key) > maxIdempotencyKey {
+		sum := sha256.Sum256([]byte(key))
+		key = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	params.SetIdempotencyKey(key)
+}
+
+// maxIdempotencyKey is the longest Idempotency-Key Stripe takes.
+const maxIdempotencyKey = 255
 
 // CheckHealth implements payments.HealthChecker with the cheapest
 // authenticated call, retrieving the balance

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 
@@ -124,7 +125,7 @@ func (m *stripeMock) manualCheckout(t *testing.T) {
 
 func (m *stripeMock) partialCapture(t *testing.T) {
 	amount := usd(1000)
-	_, err := m.g.Capture(t.Context(), payments.OperationRequest{Payment: mockPayment, Amount: &amount, IdempotencyKey: "pay_mock1:capture"})
+	_, err := m.g.Capture(t.Context(), mockPayment, payments.CaptureOptions{Amount: &amount, Key: "pay_mock1:capture"})
 	require.NoError(t, err)
 	r := m.rec.last(t)
 	assert.Equal(t, "/v1/payment_intents/"+piID+"/capture", r.path)
@@ -133,20 +134,24 @@ func (m *stripeMock) partialCapture(t *testing.T) {
 }
 
 func (m *stripeMock) cancel(t *testing.T) {
-	_, err := m.g.Cancel(t.Context(), payments.OperationRequest{Payment: mockPayment, Reason: "requested_by_customer", IdempotencyKey: "pay_mock1:cancel"})
+	_, err := m.g.Cancel(t.Context(), mockPayment, payments.CancelOptions{Reason: "requested_by_customer", Key: "pay_mock1:cancel"})
 	require.NoError(t, err)
 	r := m.rec.last(t)
 	assert.Equal(t, "/v1/payment_intents/"+piID+"/cancel", r.path)
 	assert.Equal(t, url.Values{"cancellation_reason": {"requested_by_customer"}}, r.form)
+	assert.Equal(t, "pay_mock1:cancel", r.header.Get("Idempotency-Key"))
+
+	// A reason that is not one of Stripe's would be refused; it is not sent.
+	_, err = m.g.Cancel(t.Context(), mockPayment, payments.CancelOptions{Reason: "changed their mind", Key: "pay_mock1:cancel:2"})
+	require.NoError(t, err)
+	assert.Empty(t, m.rec.last(t).form)
 }
 
 func (m *stripeMock) partialRefund(t *testing.T) {
 	amount := usd(550)
-	c, err := m.g.Refund(t.Context(), payments.OperationRequest{Payment: mockPayment, Amount: &amount, Reason: "goodwill", IdempotencyKey: "pay_mock1:refund:k1"})
+	c, err := m.g.Refund(t.Context(), mockPayment, payments.RefundOptions{Amount: &amount, Reason: "goodwill", Key: "pay_mock1:refund:k1"})
 	require.NoError(t, err)
-	for i := range c.Entries {
-		assert.NoError(t, c.Entries[i].Validate())
-	}
+	assert.NoError(t, c.Validate("stripe"))
 	r := m.rec.last(t)
 	assert.Equal(t, "POST /v1/refunds", r.method+" "+r.path)
 	assert.Equal(t, url.Values{"payment_intent": {piID}, "amount": {"550"},
@@ -156,7 +161,7 @@ func (m *stripeMock) partialRefund(t *testing.T) {
 }
 
 func (m *stripeMock) fullRefund(t *testing.T) {
-	_, err := m.g.Refund(t.Context(), payments.OperationRequest{Payment: mockPayment, Reason: "duplicate", IdempotencyKey: "pay_mock1:refund:k2"})
+	_, err := m.g.Refund(t.Context(), mockPayment, payments.RefundOptions{Reason: "duplicate", Key: "pay_mock1:refund:k2"})
 	require.NoError(t, err)
 	r := m.rec.last(t)
 	assert.Equal(t, "duplicate", r.form.Get("reason"))
@@ -185,8 +190,8 @@ func (m *stripeMock) listRefunds(t *testing.T) {
 	require.NotEmpty(t, c.Entries, "stripe-mock lists one refund")
 	for _, e := range c.Entries {
 		assert.Equal(t, payments.KindRefund, e.Kind)
-		assert.NoError(t, e.Validate())
 	}
+	assert.NoError(t, c.Validate("stripe"))
 }
 
 func (m *stripeMock) unknownRoute(t *testing.T) {
@@ -198,7 +203,7 @@ func (m *stripeMock) unknownRoute(t *testing.T) {
 
 func TestWebhookOnlyGatewayCannotCallTheAPI(t *testing.T) {
 	g := newGateway(t)
-	_, err := g.Capture(t.Context(), payments.OperationRequest{Payment: payments.Payment{GatewayID: "pi_1"}})
+	_, err := g.Capture(t.Context(), payments.Payment{GatewayID: "pi_1"}, payments.CaptureOptions{})
 	require.ErrorIs(t, err, payments.ErrNotSupported)
 	assert.Equal(t, "stripe: capture pi_1: the gateway has no SecretKey: not supported", err.Error())
 	require.ErrorIs(t, g.CheckHealth(t.Context()), payments.ErrNotSupported)
@@ -231,11 +236,11 @@ func TestAPIErrors(t *testing.T) {
 	}
 	api := newFakeAPI(t)
 	g := newGateway(t, func(c *stripe.Config) { c.SecretKey, c.BaseURL = "sk_test_1234", api.URL })
-	req := payments.OperationRequest{Payment: payments.Payment{GatewayID: "pi_fake1"}, IdempotencyKey: "k"}
+	p := payments.Payment{GatewayID: "pi_fake1"}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			api.failNext(tt.status, tt.body)
-			_, err := g.Capture(t.Context(), req)
+			_, err := g.Capture(t.Context(), p, payments.CaptureOptions{Key: "k"})
 			require.Error(t, err)
 			assert.Regexp(t, "^stripe: capture pi_fake1: ", err.Error())
 			for _, s := range []error{payments.ErrInvalidInput, payments.ErrNotFound, payments.ErrConflict} {
@@ -249,4 +254,53 @@ func TestAPIErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestForeignExtensionIsRefused: the driver takes no extension, so one of
+// another driver's is refused before Stripe is called.
+func TestForeignExtensionIsRefused(t *testing.T) {
+	api := newFakeAPI(t)
+	g := newGateway(t, func(c *stripe.Config) { c.SecretKey, c.BaseURL = "sk_test_1234", api.URL })
+	p := payments.Payment{ID: "pay_1", GatewayID: "pi_fake1", Amount: usd(2500)}
+	type otherDriversExtension struct{ Address string }
+	ext := otherDriversExtension{"T123"}
+	for op, call := range map[string]func() error{
+		"capture": func() error {
+			_, err := g.Capture(t.Context(), p, payments.CaptureOptions{Extension: ext})
+			return err
+		},
+		"cancel": func() error {
+			_, err := g.Cancel(t.Context(), p, payments.CancelOptions{Extension: ext})
+			return err
+		},
+		"refund": func() error {
+			_, err := g.Refund(t.Context(), p, payments.RefundOptions{Extension: &ext})
+			return err
+		},
+	} {
+		err := call()
+		require.ErrorIs(t, err, payments.ErrInvalidInput, op)
+		assert.Regexp(t, "^stripe: "+op+" pi_fake1: extension of type .*otherDriversExtension", err.Error())
+	}
+	assert.Empty(t, api.callLog(), "nothing reached Stripe")
+}
+
+// TestLongIdempotencyKey: a key past Stripe's 255 characters is sent as its
+// hash, the same for the same key, so a retry is still the same request.
+func TestLongIdempotencyKey(t *testing.T) {
+	api := newFakeAPI(t)
+	g := newGateway(t, func(c *stripe.Config) { c.SecretKey, c.BaseURL = "sk_test_1234", api.URL })
+	p := payments.Payment{ID: "pay_1", GatewayID: "pi_fake1"}
+	long := "pay_1:cancel:" + strings.Repeat("ticket-", 40)
+	for range 2 {
+		_, err := g.Cancel(t.Context(), p, payments.CancelOptions{Key: long})
+		require.ErrorIs(t, err, payments.ErrNotFound, "the fake holds no such intent")
+	}
+	_, err := g.Cancel(t.Context(), p, payments.CancelOptions{Key: long + "x"})
+	require.ErrorIs(t, err, payments.ErrNotFound)
+	calls := api.callLog()
+	require.Len(t, calls, 3)
+	assert.Regexp(t, `key=sha256:[0-9a-f]{64}$`, calls[0])
+	assert.Equal(t, calls[0], calls[1])
+	assert.NotEqual(t, calls[0], calls[2])
 }

@@ -80,7 +80,7 @@ func TestLifecycleThroughService(t *testing.T) {
 		assert.Equal(t, s.balance, h.balance("user-42"), "balance after %s", s.fixture)
 		assert.Equal(t, s.status, h.status(piID), "status after %s", s.fixture)
 	}
-	entries, err := h.svc.Entries(t.Context(), payments.EntryFilter{Account: "user-42"})
+	entries, _, err := h.svc.Entries(t.Context(), payments.EntryFilter{Account: "user-42"})
 	require.NoError(t, err)
 	kinds := map[payments.EntryKind]int{}
 	for _, e := range entries {
@@ -111,7 +111,7 @@ func TestOutOfOrderDelivery(t *testing.T) {
 	assert.Equal(t, payments.StatusDisputed, h.status(piID), "a late payment_intent.succeeded does not undo the dispute")
 
 	// The parked refund replays as a duplicate now that its payment is known.
-	parked, err := h.svc.Notifications(t.Context(), payments.NotificationFilter{Outcome: payments.OutcomeParked})
+	parked, _, err := h.svc.Notifications(t.Context(), payments.NotificationFilter{Outcome: payments.OutcomeParked})
 	require.NoError(t, err)
 	require.Len(t, parked, 1)
 	res, err := h.svc.Replay(t.Context(), parked[0].ID)
@@ -168,7 +168,8 @@ func TestOperationsThroughService(t *testing.T) {
 	assert.Equal(t, "pi_fake1", p.GatewayID)
 	assert.Equal(t, "pi_fake1_secret_fake", p.ClientSecret)
 
-	captured, err := h.svc.Capture(ctx, p.ID, nil)
+	api.authorize(t, p.GatewayID)
+	captured, err := h.svc.Capture(ctx, p.ID, payments.CaptureOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, payments.StatusSucceeded, captured.Payment.Status)
 	require.Len(t, captured.Recorded.Entries, 1)
@@ -216,18 +217,25 @@ func TestPartialCaptureAndCancelThroughService(t *testing.T) {
 		return p
 	}
 	p := checkout()
+	api.authorize(t, p.GatewayID)
 	part := usd(1000)
-	res, err := h.svc.Capture(ctx, p.ID, &part)
+	res, err := h.svc.Capture(ctx, p.ID, payments.CaptureOptions{Amount: &part})
 	require.NoError(t, err)
 	require.Len(t, res.Recorded.Entries, 1)
 	assert.Equal(t, usd(1000), res.Recorded.Entries[0].Amount, "amount_received, not amount")
 	assert.Equal(t, int64(1000), h.balance("user-5"))
 
+	// Capturing what is no longer authorized is Stripe's to refuse.
+	_, err = h.svc.Capture(ctx, p.ID, payments.CaptureOptions{Key: "again"})
+	require.ErrorIs(t, err, payments.ErrInvalidInput)
+	assert.Contains(t, err.Error(), "payment_intent_unexpected_state")
+
 	q := checkout()
-	res, err = h.svc.Cancel(ctx, q.ID)
+	res, err = h.svc.Cancel(ctx, q.ID, payments.CancelOptions{Reason: "abandoned"})
 	require.NoError(t, err)
 	assert.Equal(t, payments.StatusCanceled, res.Payment.Status)
 	assert.Empty(t, res.Recorded.Entries)
+	assert.Equal(t, "abandoned", api.intent(q.GatewayID)["cancellation_reason"], "the reason reaches Stripe")
 }
 
 // TestDashboardRefundWithListRefunds: a refund made outside the driver
@@ -241,8 +249,7 @@ func TestDashboardRefundWithListRefunds(t *testing.T) {
 		}))
 		p, err := h.svc.Checkout(t.Context(), "stripe", payments.CheckoutRequest{Account: "user-42", Amount: usd(2500)})
 		require.NoError(t, err)
-		_, err = h.svc.Capture(t.Context(), p.ID, nil)
-		require.NoError(t, err)
+		assert.Equal(t, payments.OutcomeRecorded, h.deliver(objectEvent(t, "payment_intent.succeeded", api.pay(t, p.GatewayID), nil)))
 		part := usd(500)
 		_, err = h.svc.Refund(t.Context(), p.ID, payments.RefundOptions{Amount: &part})
 		require.NoError(t, err)

@@ -5,7 +5,10 @@
 // account, reference and payment id in its metadata (MetadataAccount,
 // MetadataReference, MetadataPaymentID), which is how notifications are
 // matched back to payments and accounts; Capture, Cancel and Refund act on
-// it; CheckHealth reads the balance. Every call goes through a client that
+// it, each sending the Service's idempotency key as Stripe's
+// Idempotency-Key so that a retried call is Stripe's first answer, and
+// refusing any operation extension (the driver defines none);
+// CheckHealth reads the balance. Every call goes through a client that
 // belongs to this Gateway — never stripe-go's global key or backend — so two
 // Gateways with different keys (two Stripe accounts, or test and live mode)
 // work side by side in one process.
