@@ -20,12 +20,16 @@ var (
 	ErrNotSupported = errors.New("not supported")
 
 	// ErrUnauthenticated reports that a notification failed verification:
-	// a missing, wrong or stale signature, or a sender that is not allowed.
+	// a missing, wrong or stale signature, a sender that is not allowed, or
+	// a body in which no signature can be found or checked, whether the
+	// gateway signs in a header or inside the body. Webhooks answer 401.
 	ErrUnauthenticated = errors.New("unauthenticated")
 
 	// ErrInvalidInput reports malformed input: an amount with more precision
 	// than its currency, an unknown currency, a malformed reference, a
-	// notification body that cannot be parsed.
+	// cursor the Store did not issue, an operation extension of another
+	// driver, or a notification that verified but cannot be understood
+	// (webhooks answer 400).
 	ErrInvalidInput = errors.New("invalid input")
 
 	// ErrUnattributed reports ledger movements that cannot be attributed to an

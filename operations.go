@@ -98,7 +98,8 @@ type CaptureOptions struct {
 	// Key makes the capture idempotent across the host's retries. Empty
 	// keys it by its amount. A driver receives the full idempotency key to
 	// send to its gateway here: the payment id, the operation and the
-	// host's key or amount.
+	// host's key or amount, of any length (a driver whose gateway bounds
+	// its keys sends a digest of a longer one).
 	Key string
 	// Extension carries what only the payment's gateway takes, as a value
 	// of a type its driver defines and documents. A driver refuses one of
@@ -108,8 +109,9 @@ type CaptureOptions struct {
 
 // CancelOptions shape a cancellation.
 type CancelOptions struct {
-	// Reason is passed to gateways that take one (Stripe's
-	// cancellation_reason).
+	// Reason is passed to gateways that take one, where it is one of the
+	// values their driver documents (Stripe's cancellation_reason); other
+	// values are not sent.
 	Reason string
 	// Key: as CaptureOptions.Key.
 	Key string
@@ -122,7 +124,9 @@ type RefundOptions struct {
 	// Amount is nil for the full remaining amount, else a part of it no
 	// larger than what the ledger says the payment still holds.
 	Amount *Money
-	// Reason is passed to gateways that take one.
+	// Reason is passed to gateways that take one, where it is one of the
+	// values their driver documents (Stripe's refund reasons; the Stripe
+	// driver keeps any other in the refund's metadata).
 	Reason string
 	// Key makes the refund idempotent across the host's retries: the same
 	// payment and Key never refund twice. Empty keys the refund by its

@@ -60,8 +60,11 @@ func (s Status) Advances(next Status) bool {
 
 // Payment is one attempt to take money at one gateway.
 type Payment struct {
-	// ID is the library's id ("pay_…"), used as the idempotency key of every
-	// call the Service makes to the gateway for this payment.
+	// ID is the library's id: "pay_" and 32 lower-case hex digits, the
+	// first 12 the creation time in unix milliseconds. It is the
+	// idempotency key of every call the Service makes to the gateway for
+	// this payment, and drivers send it to the gateway so that
+	// notifications can be matched back (PaymentUpdate.PaymentID).
 	ID string
 	// Gateway is the driver's Name.
 	Gateway string
