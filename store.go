@@ -104,8 +104,9 @@ type BatchResult struct {
 	// Created are payments the batch created.
 	Created []Payment
 	// Outcome is what the batch's notification was journaled as:
-	// OutcomeRecorded when the batch changed anything, else
-	// OutcomeDuplicate; empty for a batch without a notification.
+	// OutcomeRecorded when the batch recorded an entry, created a payment
+	// or moved a status (Empty is false), else OutcomeDuplicate; empty for
+	// a batch without a notification.
 	Outcome Outcome
 }
 

@@ -21,12 +21,14 @@ type Key struct {
 }
 
 // Encode returns the cursor of the page that follows the row with key k.
+// The zero time is written "-", apart from every instant (the Unix epoch
+// included), so that it reads back as the zero time.
 func Encode(k Key) string {
-	micros := int64(0)
+	at := "-"
 	if !k.At.IsZero() {
-		micros = k.At.UnixMicro()
+		at = strconv.FormatInt(k.At.UnixMicro(), 10)
 	}
-	return base64.RawURLEncoding.EncodeToString([]byte("1." + strconv.FormatInt(micros, 10) + "." + k.ID))
+	return base64.RawURLEncoding.EncodeToString([]byte("1." + at + "." + k.ID))
 }
 
 // Decode reads a cursor Encode made; anything else is ErrInvalidInput.
@@ -36,14 +38,17 @@ func Decode(s string) (Key, error) {
 		return Key{}, invalid(s)
 	}
 	version, rest, ok1 := strings.Cut(string(raw), ".")
-	micros, id, ok2 := strings.Cut(rest, ".")
-	at, err := strconv.ParseInt(micros, 10, 64)
-	if !ok1 || !ok2 || version != "1" || err != nil || id == "" {
+	at, id, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 || version != "1" || id == "" {
 		return Key{}, invalid(s)
 	}
 	k := Key{ID: id}
-	if at != 0 {
-		k.At = time.UnixMicro(at).UTC()
+	if at != "-" {
+		micros, err := strconv.ParseInt(at, 10, 64)
+		if err != nil {
+			return Key{}, invalid(s)
+		}
+		k.At = time.UnixMicro(micros).UTC()
 	}
 	return k, nil
 }
