@@ -3,23 +3,16 @@ package sqlite
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/payrail/payments"
 )
 
-// Commit implements payments.Store: the batch's payment updates, entries,
-// balances, sync tasks and journal row are written in one transaction (see
-// payments.Batch for the rules). When it returns nil all of it is on disk;
-// when it returns an error none of it is, even if ctx ended meanwhile. On
-// success it sets b.Notification.Outcome.
+// Commit implements payments.Store: it plans the batch with Batch.Plan,
+// reading payments in the write transaction, and persists the plan in that
+// transaction. When it returns nil all of it is on disk; when it returns an
+// error none of it is, even if ctx ended meanwhile. b is not changed: the
+// notification's outcome is in the result.
 func (s *Store) Commit(ctx context.Context, b *payments.Batch) (*payments.BatchResult, error) {
-	if err := b.Validate(); err != nil {
-		return nil, err
-	}
-	if b.Notification != nil && b.Notification.ID == "" {
-		return nil, fmt.Errorf("sqlite: notification without id: %w", payments.ErrInvalidInput)
-	}
 	var header any
 	if b.Notification != nil {
 		var err error
@@ -27,210 +20,110 @@ func (s *Store) Commit(ctx context.Context, b *payments.Batch) (*payments.BatchR
 			return nil, err
 		}
 	}
-	var (
-		res     *payments.BatchResult
-		outcome payments.Outcome
-	)
+	var res *payments.BatchResult
 	err := s.writer.do(ctx, func(ctx context.Context, tx querier) error {
-		// The closure may run and still not commit (its group can fail
-		// later), so it only hands its results out through the variables
-		// that Commit reads after success.
-		bt := &batchTx{s: s, tx: tx, b: b, header: header, res: &payments.BatchResult{}, now: storedTime(b.Now)}
-		o, err := bt.run(ctx)
-		res, outcome = bt.res, o
-		return err
+		// The closure may run more than once, and a run may succeed and
+		// still not commit (its group can fail later): each run plans
+		// afresh from what the transaction holds, and only the result of
+		// the run that committed reaches the caller.
+		res = nil
+		plan, err := b.Plan(ctx, lookup{s: s, q: tx})
+		if err != nil {
+			return err
+		}
+		if err := s.persist(ctx, tx, plan, header); err != nil {
+			return err
+		}
+		res = &plan.Result
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if b.Notification != nil {
-		b.Notification.Outcome = outcome
-	}
 	return res, nil
 }
 
-// batchTx applies one Batch inside a write transaction.
-type batchTx struct {
-	s  *Store
-	tx querier
-	b  *payments.Batch
-	// header is b.Notification's, encoded.
-	header any
-	res    *payments.BatchResult
-	// now is b.Now as stored, to the microsecond, so that what the result
-	// reports equals what a later read returns.
-	now time.Time
-	// written are the payments the batch created or updated, by gateway
-	// id, as they now stand in the transaction: the entries that name them
-	// need not read them back.
-	written map[string]*payments.Payment
+// lookup reads payments for the planner through the write transaction.
+type lookup struct {
+	s *Store
+	q querier
 }
 
-func (t *batchTx) run(ctx context.Context) (payments.Outcome, error) {
-	for i := range t.b.Payments {
-		if err := t.applyUpdate(ctx, &t.b.Payments[i]); err != nil {
-			return "", err
-		}
-	}
-	for _, e := range t.b.Entries {
-		if err := t.recordEntry(ctx, e); err != nil {
-			return "", err
-		}
-	}
-	if t.b.Notification == nil {
-		return "", nil
-	}
-	outcome := payments.OutcomeDuplicate
-	if !t.res.Empty() {
-		outcome = payments.OutcomeRecorded
-	}
-	n := *t.b.Notification
-	n.Outcome = outcome
-	if err := t.s.insertNotification(ctx, t.tx, &n, t.header); err != nil {
-		return "", err
-	}
-	return outcome, nil
+func (l lookup) PaymentByID(ctx context.Context, id string) (*payments.Payment, error) {
+	return l.s.paymentByID(ctx, l.q, id)
 }
 
-// applyUpdate matches u to a payment by (gateway, GatewayID), else by
-// PaymentID, and merges it, or creates the payment when it is unknown and
-// u carries an account.
-func (t *batchTx) applyUpdate(ctx context.Context, u *payments.PaymentUpdate) error {
-	gateway, now := t.b.Gateway, t.now
-	p, err := t.s.paymentByGatewayID(ctx, t.tx, gateway, u.GatewayID)
-	if err != nil {
-		return err
-	}
-	if p == nil && u.PaymentID != "" {
-		if p, err = t.s.paymentByID(ctx, t.tx, u.PaymentID); err != nil {
+func (l lookup) PaymentByGatewayID(ctx context.Context, gateway, gatewayID string) (*payments.Payment, error) {
+	return l.s.paymentByGatewayID(ctx, l.q, gateway, gatewayID)
+}
+
+// persist writes a plan in the transaction it was planned in, in the order
+// payments.Plan gives. Idempotency rests on the entries table's unique
+// constraint, not on a prior read: ON CONFLICT DO NOTHING writes nothing
+// for a known key, and only then is the stored row read, for Settle to
+// tell a duplicate from a conflict.
+func (s *Store) persist(ctx context.Context, tx querier, plan *payments.Plan, header any) error {
+	for i := range plan.Created {
+		if _, err := s.insertPayment(ctx, tx, &plan.Created[i], ""); err != nil {
 			return err
 		}
-		if p != nil && p.Gateway != gateway {
-			return fmt.Errorf("sqlite: payment %s belongs to %s, not %s: %w", p.ID, p.Gateway, gateway, payments.ErrConflict)
+	}
+	for i := range plan.Updated {
+		if err := s.updatePayment(ctx, tx, &plan.Updated[i]); err != nil {
+			return err
 		}
 	}
-	if p == nil {
-		return t.createPayment(ctx, u)
-	}
-	if p.GatewayID != "" && u.GatewayID != "" && p.GatewayID != u.GatewayID {
-		return fmt.Errorf("sqlite: payment %s has gateway id %s, not %s: %w", p.ID, p.GatewayID, u.GatewayID, payments.ErrConflict)
-	}
-	// When p was found by PaymentID, u.GatewayID was looked up above and
-	// names no payment, so filling it in cannot collide.
-	from := p.Status
-	changed := payments.MergeUpdate(p, u, now)
-	p.CaptureBefore = storedTime(p.CaptureBefore)
-	if err := t.s.updatePayment(ctx, t.tx, p); err != nil {
-		return err
-	}
-	t.wrote(p)
-	if changed {
-		t.res.Changes = append(t.res.Changes, payments.StatusChange{Payment: *p, From: from, To: p.Status})
-	}
-	return nil
-}
-
-// createPayment records a payment first heard of from its gateway.
-func (t *batchTx) createPayment(ctx context.Context, u *payments.PaymentUpdate) error {
-	gateway, now := t.b.Gateway, t.now
-	if u.Account == "" {
-		return fmt.Errorf("sqlite: unknown %s payment %s: %w", gateway, u.GatewayID, payments.ErrUnattributed)
-	}
-	if u.GatewayID == "" {
-		return fmt.Errorf("sqlite: unknown payment %s: %w", u.PaymentID, payments.ErrNotFound)
-	}
-	p := &payments.Payment{
-		ID: u.PaymentID, Gateway: gateway, GatewayID: u.GatewayID,
-		Status: payments.StatusPending, CreatedAt: now,
-	}
-	if p.ID == "" {
-		p.ID = payments.NewPaymentID()
-	}
-	payments.MergeUpdate(p, u, now)
-	p.CaptureBefore = storedTime(p.CaptureBefore)
-	if _, err := t.s.insertPayment(ctx, t.tx, p, ""); err != nil {
-		return err
-	}
-	t.wrote(p)
-	t.res.Created = append(t.res.Created, *p)
-	return nil
-}
-
-// wrote remembers p as the batch left it.
-func (t *batchTx) wrote(p *payments.Payment) {
-	if p.GatewayID == "" {
-		return
-	}
-	if t.written == nil {
-		t.written = map[string]*payments.Payment{}
-	}
-	t.written[p.GatewayID] = p
-}
-
-// entryPayment returns the payment an entry names, or nil.
-func (t *batchTx) entryPayment(ctx context.Context, e *payments.Entry) (*payments.Payment, error) {
-	if p, ok := t.written[e.GatewayPaymentID]; ok {
-		return p, nil
-	}
-	return t.s.paymentByGatewayID(ctx, t.tx, e.Gateway, e.GatewayPaymentID)
-}
-
-// recordEntry inserts e unless its key is recorded already. Idempotency
-// rests on the entries table's unique constraints, not on a prior read:
-// ON CONFLICT DO NOTHING writes nothing for a known key, and the stored row
-// then tells a duplicate from a conflict.
-func (t *batchTx) recordEntry(ctx context.Context, e payments.Entry) error {
-	p, err := t.entryPayment(ctx, &e)
-	if err != nil {
-		return err
-	}
-	if e.Account == "" {
-		if p == nil || p.Account == "" {
-			return fmt.Errorf("sqlite: entry %s of %s payment %q: %w", e.GatewayRef, e.Gateway, e.GatewayPaymentID, payments.ErrUnattributed)
+	// seqs are the new entries' rows, which their sync tasks are keyed by.
+	seqs := make(map[string]int64, len(plan.Entries))
+	var recorded map[string]payments.Entry
+	for i := range plan.Entries {
+		e := &plan.Entries[i]
+		seq, err := s.insertEntry(ctx, tx, e)
+		if err != nil {
+			return err
 		}
-		e.Account = p.Account
+		if seq != 0 {
+			seqs[e.ID] = seq
+			continue
+		}
+		old, err := s.entryByID(ctx, tx, e.ID)
+		if err != nil {
+			return err
+		}
+		if old == nil {
+			return fmt.Errorf("sqlite: entry %s: not inserted, yet not found", e.ID)
+		}
+		if recorded == nil {
+			recorded = map[string]payments.Entry{}
+		}
+		recorded[e.ID] = *old
 	}
-	if p != nil {
-		e.PaymentID = p.ID
-		if e.Reference == "" {
-			e.Reference = p.Reference
+	if err := plan.Settle(recorded); err != nil {
+		return err
+	}
+	for _, c := range plan.Balances {
+		if err := s.addToBalance(ctx, tx, c); err != nil {
+			return err
 		}
 	}
-	e.RecordedAt, e.OccurredAt = t.now, storedTime(e.OccurredAt)
-	if e.OccurredAt.IsZero() {
-		e.OccurredAt = t.now
+	for i := range plan.Tasks {
+		t := &plan.Tasks[i]
+		seq, ok := seqs[t.Entry.ID]
+		if !ok {
+			return fmt.Errorf("sqlite: sync task of entry %s, which the batch did not insert", t.Entry.ID)
+		}
+		if err := s.insertSyncTask(ctx, tx, seq, t); err != nil {
+			return err
+		}
 	}
-	seq, err := t.s.insertEntry(ctx, t.tx, &e)
-	if err != nil {
+	if plan.Journal == nil {
+		return nil
+	}
+	if err := s.insertNotification(ctx, tx, plan.Journal, header); err != nil {
 		return err
 	}
-	if seq == 0 {
-		return t.duplicate(ctx, &e)
+	if plan.Resolves != "" {
+		return s.resolveNotification(ctx, tx, plan.Resolves, plan.Journal.ID)
 	}
-	if err := t.s.addToBalance(ctx, t.tx, &e); err != nil {
-		return err
-	}
-	if err := t.s.insertSyncTask(ctx, t.tx, seq, &e, t.b); err != nil {
-		return err
-	}
-	t.res.Entries = append(t.res.Entries, e)
-	return nil
-}
-
-// duplicate handles an entry whose key is already recorded: the same money
-// movement is a duplicate, anything else contradicts the ledger.
-func (t *batchTx) duplicate(ctx context.Context, e *payments.Entry) error {
-	old, err := t.s.entryByID(ctx, t.tx, e.ID)
-	if err != nil {
-		return err
-	}
-	if old == nil {
-		return fmt.Errorf("sqlite: entry %s: not inserted, yet not found", e.ID)
-	}
-	if !old.SameMovement(e) {
-		return fmt.Errorf("sqlite: entry %s (%s %s) recorded as %s for %s, now %s for %s: %w",
-			old.ID, old.Kind, old.GatewayRef, old.Amount, old.Account, e.Amount, e.Account, payments.ErrConflict)
-	}
-	t.res.Duplicates = append(t.res.Duplicates, *old)
 	return nil
 }

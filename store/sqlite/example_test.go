@@ -62,4 +62,5 @@ func ExampleMigrations() {
 	}
 	// Output:
 	// 0001_init.sql
+	// 0002_replays.sql
 }

@@ -5,13 +5,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/payrail/payments"
+	"github.com/payrail/payments/internal/cursor"
 )
 
 const notificationColumns = `id, gateway, received_at, remote_addr, header, body, verified, outcome,
-	event_id, event_type, detail`
+	event_id, event_type, detail, replay_of, resolved_by`
 
 // AppendNotification implements payments.Store: it journals n as given,
 // outside any batch. n.ID is required; a taken ID is payments.ErrConflict.
@@ -33,9 +35,9 @@ func (s *Store) AppendNotification(ctx context.Context, n *payments.Notification
 // on it; a taken id is ErrConflict.
 func (s *Store) insertNotification(ctx context.Context, q querier, n *payments.Notification, header any) error {
 	res, err := q.exec(ctx, `INSERT INTO {{p}}notifications (`+notificationColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 		n.ID, n.Gateway, micros(n.ReceivedAt), n.RemoteAddr, header, n.Body, n.Verified, string(n.Outcome),
-		n.EventID, n.EventType, n.Detail)
+		n.EventID, n.EventType, n.Detail, n.ReplayOf, n.ResolvedBy)
 	if err != nil {
 		return fmt.Errorf("sqlite: journal notification %s: %w", n.ID, err)
 	}
@@ -43,6 +45,16 @@ func (s *Store) insertNotification(ctx context.Context, q querier, n *payments.N
 		return fmt.Errorf("sqlite: journal notification %s: %w", n.ID, err)
 	} else if rows == 0 {
 		return fmt.Errorf("sqlite: notification %s exists: %w", n.ID, payments.ErrConflict)
+	}
+	return nil
+}
+
+// resolveNotification marks the journal row id resolved by the row
+// resolvedBy, unless an earlier replay resolved it already.
+func (s *Store) resolveNotification(ctx context.Context, q querier, id, resolvedBy string) error {
+	if _, err := q.exec(ctx, `UPDATE {{p}}notifications SET resolved_by = ? WHERE id = ? AND resolved_by = ''`,
+		resolvedBy, id); err != nil {
+		return fmt.Errorf("sqlite: resolve notification %s: %w", id, err)
 	}
 	return nil
 }
@@ -64,14 +76,22 @@ func (s *Store) Notification(ctx context.Context, id string) (*payments.Notifica
 
 // Notifications implements payments.Store: the journal, newest first by
 // ReceivedAt (a slow request may be journaled after later ones), the last
-// journaled first among equal times.
-func (s *Store) Notifications(ctx context.Context, f payments.NotificationFilter) ([]payments.Notification, error) {
-	q, err := s.read()
-	if err != nil {
-		return nil, err
-	}
+// journaled first among equal times. The cursor is the last row's
+// (received_at, seq).
+func (s *Store) Notifications(ctx context.Context, f payments.NotificationFilter) ([]payments.Notification, string, error) {
 	var where []string
 	var args []any
+	if f.After != "" {
+		k, err := cursor.Decode(f.After)
+		if err != nil {
+			return nil, "", fmt.Errorf("sqlite: list notifications: %w", err)
+		}
+		seq, err := strconv.ParseInt(k.ID, 10, 64)
+		if err != nil {
+			return nil, "", fmt.Errorf("sqlite: list notifications: cursor %q was not issued by this store: %w", f.After, payments.ErrInvalidInput)
+		}
+		where, args = append(where, "(received_at, seq) < (?, ?)"), append(args, micros(k.At), seq)
+	}
 	if f.Gateway != "" {
 		where, args = append(where, "gateway = ?"), append(args, f.Gateway)
 	}
@@ -84,40 +104,56 @@ func (s *Store) Notifications(ctx context.Context, f payments.NotificationFilter
 		// show SQLite that it applies, so its condition is repeated.
 		where, args = append(where, "outcome = ?", "outcome NOT IN ('recorded', 'duplicate')"), append(args, string(f.Outcome))
 	}
-	query := `SELECT ` + notificationColumns + ` FROM {{p}}notifications`
+	if f.Unresolved {
+		where = append(where, "resolved_by = ''")
+	}
+	q, err := s.read()
+	if err != nil {
+		return nil, "", err
+	}
+	query := `SELECT seq, ` + notificationColumns + ` FROM {{p}}notifications`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	query += ` ORDER BY received_at DESC, seq DESC LIMIT ?`
-	args = append(args, payments.EffectiveLimit(f.Limit))
-	rows, err := q.query(ctx, query, args...)
+	limit := cursor.Limit(f.Limit)
+	rows, err := q.query(ctx, query, append(args, limit+1)...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: list notifications: %w", err)
+		return nil, "", fmt.Errorf("sqlite: list notifications: %w", err)
 	}
 	defer rows.Close()
-	var out []payments.Notification
+	var (
+		out  []payments.Notification
+		seqs []int64
+	)
 	for rows.Next() {
-		n, err := scanNotification(rows)
+		var seq int64
+		n, err := scanNotification(rows, &seq)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		out = append(out, *n)
+		out, seqs = append(out, *n), append(seqs, seq)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list notifications: %w", err)
+		return nil, "", fmt.Errorf("sqlite: list notifications: %w", err)
 	}
-	return out, nil
+	return page(out, limit, func(last int) string {
+		return cursor.Encode(cursor.Key{At: out[last].ReceivedAt, ID: strconv.FormatInt(seqs[last], 10)})
+	})
 }
 
-func scanNotification(row scanner) (*payments.Notification, error) {
+// scanNotification reads the notificationColumns, after the columns
+// selected before them into leading.
+func scanNotification(row scanner, leading ...any) (*payments.Notification, error) {
 	var (
 		n          payments.Notification
 		receivedAt int64
 		header     sql.NullString
 		outcome    string
 	)
-	err := row.Scan(&n.ID, &n.Gateway, &receivedAt, &n.RemoteAddr, &header, &n.Body, &n.Verified, &outcome,
-		&n.EventID, &n.EventType, &n.Detail)
+	dest := append(leading, &n.ID, &n.Gateway, &receivedAt, &n.RemoteAddr, &header, &n.Body, &n.Verified, &outcome,
+		&n.EventID, &n.EventType, &n.Detail, &n.ReplayOf, &n.ResolvedBy)
+	err := row.Scan(dest...)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, err

@@ -5,10 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 
 	"github.com/payrail/payments"
+	"github.com/payrail/payments/internal/cursor"
 )
 
 const entryColumns = `id, gateway, kind, gateway_ref, gateway_payment_id, payment_id, account,
@@ -41,48 +41,47 @@ func (s *Store) entryByID(ctx context.Context, q querier, id string) (*payments.
 	return e, err
 }
 
-// addToBalance adds e to its account's balance in one upsert. SQLite would
-// turn an integer sum that overflows into an inexact REAL (which the STRICT
-// table then refuses with a less telling error), so the update only applies
-// while the current amount is within the bounds that keep the sum in int64;
-// outside them it changes nothing, which is the overflow.
-func (s *Store) addToBalance(ctx context.Context, q querier, e *payments.Entry) error {
-	low, high := int64(math.MinInt64), int64(math.MaxInt64)
-	if amount := e.Amount.Amount; amount > 0 {
-		high -= amount
-	} else {
-		low -= amount
-	}
+// addToBalance adds a plan's change to one balance in one upsert. SQLite
+// would turn an integer sum that overflows into an inexact REAL (which the
+// STRICT table then refuses with a less telling error), so the update only
+// applies while the stored amount lies within the change's bounds, which
+// keep every running sum in int64; outside them it changes nothing, which
+// is the overflow. A new balance starts at zero, always within them.
+func (s *Store) addToBalance(ctx context.Context, q querier, c payments.BalanceChange) error {
+	low, high := c.Bounds()
 	res, err := q.exec(ctx, `INSERT INTO {{p}}balances (account, currency, amount, entries, updated_at)
-		VALUES (?, ?, ?, 1, ?)
+		VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (account, currency) DO UPDATE SET
 			amount = amount + excluded.amount,
-			entries = entries + 1,
+			entries = entries + excluded.entries,
 			updated_at = excluded.updated_at
 		WHERE amount BETWEEN ? AND ?`,
-		e.Account, string(e.Amount.Currency), e.Amount.Amount, micros(e.RecordedAt), low, high)
+		c.Account, string(c.Currency), c.Amount, c.Entries, micros(c.UpdatedAt), low, high)
 	if err != nil {
-		return fmt.Errorf("sqlite: update balance of %s: %w", e.Account, err)
+		return fmt.Errorf("sqlite: update balance of %s: %w", c.Account, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("sqlite: update balance of %s: %w", e.Account, err)
+		return fmt.Errorf("sqlite: update balance of %s: %w", c.Account, err)
 	}
 	if n == 0 {
-		return fmt.Errorf("sqlite: entry %s: balance of %s in %s would overflow: %w",
-			e.ID, e.Account, e.Amount.Currency, payments.ErrInvalidInput)
+		return fmt.Errorf("sqlite: balance of %s in %s would overflow: %w", c.Account, c.Currency, payments.ErrInvalidInput)
 	}
 	return nil
 }
 
-// Entries implements payments.Store: entries ordered by RecordedAt, then ID.
-func (s *Store) Entries(ctx context.Context, f payments.EntryFilter) ([]payments.Entry, error) {
-	q, err := s.read()
-	if err != nil {
-		return nil, err
-	}
+// Entries implements payments.Store: entries ordered by RecordedAt, then
+// ID; the cursor is the last row's (recorded_at, id).
+func (s *Store) Entries(ctx context.Context, f payments.EntryFilter) ([]payments.Entry, string, error) {
 	var where []string
 	var args []any
+	if f.After != "" {
+		k, err := cursor.Decode(f.After)
+		if err != nil {
+			return nil, "", fmt.Errorf("sqlite: list entries: %w", err)
+		}
+		where, args = append(where, "(recorded_at, id) > (?, ?)"), append(args, micros(k.At), k.ID)
+	}
 	for _, c := range []struct{ column, value string }{
 		{"account", f.Account}, {"payment_id", f.PaymentID}, {"gateway", f.Gateway},
 	} {
@@ -91,29 +90,40 @@ func (s *Store) Entries(ctx context.Context, f payments.EntryFilter) ([]payments
 			args = append(args, c.value)
 		}
 	}
+	if f.PaymentID != "" {
+		// The index by payment holds only linked entries; a bound
+		// parameter cannot show SQLite that it applies.
+		where = append(where, "payment_id <> ''")
+	}
+	q, err := s.read()
+	if err != nil {
+		return nil, "", err
+	}
 	query := `SELECT ` + entryColumns + ` FROM {{p}}entries`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	query += ` ORDER BY recorded_at, id LIMIT ?`
-	args = append(args, payments.EffectiveLimit(f.Limit))
-	rows, err := q.query(ctx, query, args...)
+	limit := cursor.Limit(f.Limit)
+	rows, err := q.query(ctx, query, append(args, limit+1)...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: list entries: %w", err)
+		return nil, "", fmt.Errorf("sqlite: list entries: %w", err)
 	}
 	defer rows.Close()
 	var out []payments.Entry
 	for rows.Next() {
 		e, err := scanEntry(rows)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		out = append(out, *e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list entries: %w", err)
+		return nil, "", fmt.Errorf("sqlite: list entries: %w", err)
 	}
-	return out, nil
+	return page(out, limit, func(last int) string {
+		return cursor.Encode(cursor.Key{At: out[last].RecordedAt, ID: out[last].ID})
+	})
 }
 
 func scanEntry(row scanner) (*payments.Entry, error) {

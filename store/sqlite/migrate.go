@@ -123,9 +123,15 @@ func migrate(ctx context.Context, db *sql.DB, prefix string) error {
 // tables are the store's tables, without their prefix.
 var tables = []string{"payments", "entries", "balances", "notifications", "sync_tasks"}
 
-// checkSchema reports tables missing under prefix, so that a host that
-// migrates on its own learns of a wrong prefix or a skipped migration at
-// Open rather than at its first payment.
+// addedColumns are columns that later migrations add to those tables, one
+// per migration at least, so that a skipped migration shows at Open.
+var addedColumns = []struct{ table, column string }{
+	{"notifications", "resolved_by"}, // 0002
+}
+
+// checkSchema reports tables and columns missing under prefix, so that a
+// host that migrates on its own learns of a wrong prefix or a skipped
+// migration at Open rather than at its first payment.
 func checkSchema(ctx context.Context, db *sql.DB, prefix string) error {
 	var missing []string
 	for _, t := range tables {
@@ -140,6 +146,19 @@ func checkSchema(ctx context.Context, db *sql.DB, prefix string) error {
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("sqlite: tables %s missing: apply Migrations(%q) first", strings.Join(missing, ", "), prefix)
+	}
+	for _, c := range addedColumns {
+		var n int
+		err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`, prefix+c.table, c.column).Scan(&n)
+		if err != nil {
+			return fmt.Errorf("sqlite: check schema: %w", err)
+		}
+		if n == 0 {
+			missing = append(missing, prefix+c.table+"."+c.column)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("sqlite: columns %s missing: apply every one of Migrations(%q) first", strings.Join(missing, ", "), prefix)
 	}
 	return nil
 }

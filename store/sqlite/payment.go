@@ -53,7 +53,7 @@ func (s *Store) insertPayment(ctx context.Context, q querier, p *payments.Paymen
 	return n == 1, nil
 }
 
-// updatePayment writes back the fields payments.MergeUpdate may change.
+// updatePayment writes back, whole, the fields a payments.Plan may change.
 func (s *Store) updatePayment(ctx context.Context, q querier, p *payments.Payment) error {
 	_, err := q.exec(ctx, `UPDATE {{p}}payments SET gateway_id = ?, account = ?, amount = ?,
 		currency = ?, reference = ?, status = ?, redirect_url = ?, capture_before = ?, updated_at = ?

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -74,4 +75,154 @@ func placeholders(tpl string) []any {
 		args[i] = 1
 	}
 	return args
+}
+
+// TestListingsNeedNoSort runs every listing, with and without a cursor and
+// under each filter, and checks that SQLite reads each in the order of an
+// index instead of sorting the rows it selects: a page must cost its rows,
+// not the table's. A filter on a payment must use the index by payment.
+func TestListingsNeedNoSort(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "listings.db"), Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	for i := range 3 {
+		b := testCharge(fmt.Sprint("ch_", i), "acct", 100)
+		b.Notification = &payments.Notification{ID: fmt.Sprint("ntf_", i), Gateway: "fake", ReceivedAt: b.Now}
+		_, err := s.Commit(ctx, b)
+		require.NoError(t, err)
+	}
+
+	for _, f := range []payments.EntryFilter{{}, {Account: "acct"}, {PaymentID: "pay_1"}, {Gateway: "fake"}} {
+		_, next, err := s.Entries(ctx, payments.EntryFilter{Limit: 1})
+		require.NoError(t, err)
+		f.Limit = 1
+		for _, after := range []string{"", next} {
+			f.After = after
+			_, _, err = s.Entries(ctx, f)
+			require.NoError(t, err)
+		}
+	}
+	for _, f := range []payments.NotificationFilter{{}, {Gateway: "fake"}, {Outcome: payments.OutcomeRecorded},
+		{Outcome: payments.OutcomeParked, Unresolved: true}} {
+		_, next, err := s.Notifications(ctx, payments.NotificationFilter{Limit: 1})
+		require.NoError(t, err)
+		f.Limit = 1
+		for _, after := range []string{"", next} {
+			f.After = after
+			_, _, err = s.Notifications(ctx, f)
+			require.NoError(t, err)
+		}
+	}
+	for _, state := range []payments.SyncState{"", payments.SyncPending, payments.SyncParked} {
+		_, next, err := s.SyncTasks(ctx, payments.SyncFilter{Limit: 1})
+		require.NoError(t, err)
+		for _, after := range []string{"", next} {
+			_, _, err = s.SyncTasks(ctx, payments.SyncFilter{State: state, Limit: 1, After: after})
+			require.NoError(t, err)
+		}
+	}
+
+	s.reads.mu.Lock()
+	var templates []string
+	for tpl := range s.reads.stmts {
+		templates = append(templates, tpl)
+	}
+	s.reads.mu.Unlock()
+	listings := 0
+	for _, tpl := range templates {
+		if !strings.Contains(tpl, "ORDER BY") {
+			continue
+		}
+		listings++
+		query := strings.ReplaceAll(tpl, "{{p}}", DefaultTablePrefix)
+		rows, err := s.reader.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, placeholders(tpl)...)
+		require.NoError(t, err, tpl)
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
+			plan = append(plan, detail)
+		}
+		require.NoError(t, rows.Err())
+		rows.Close()
+		assert.NotContains(t, strings.Join(plan, "\n"), "TEMP B-TREE", "%s\n%s", query, plan)
+		if strings.Contains(tpl, "payment_id = ?") {
+			assert.Contains(t, strings.Join(plan, "\n"), "entries_payment", "%s\n%s", query, plan)
+		}
+	}
+	assert.GreaterOrEqual(t, listings, 19, "entries and journal with and without a cursor, sync tasks by state")
+}
+
+// countingQuerier counts the statements a write runs.
+type countingQuerier struct {
+	querier
+	statements *[]string
+}
+
+func (c countingQuerier) exec(ctx context.Context, tpl string, args ...any) (sql.Result, error) {
+	*c.statements = append(*c.statements, strings.Fields(tpl)[0])
+	return c.querier.exec(ctx, tpl, args...)
+}
+
+func (c countingQuerier) query(ctx context.Context, tpl string, args ...any) (*sql.Rows, error) {
+	*c.statements = append(*c.statements, strings.Fields(tpl)[0])
+	return c.querier.query(ctx, tpl, args...)
+}
+
+func (c countingQuerier) queryRow(ctx context.Context, tpl string, args ...any) scanner {
+	*c.statements = append(*c.statements, strings.Fields(tpl)[0])
+	return c.querier.queryRow(ctx, tpl, args...)
+}
+
+// TestIngestStatements counts what a webhook's Commit costs the writer:
+// a new payment with its charge is one look-up and five writes; its
+// redelivery reads the payment and the entry, writes nothing but the
+// journal row, and leaves the unchanged payment alone.
+func TestIngestStatements(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "count.db"), Options{})
+	require.NoError(t, err)
+	defer s.Close()
+
+	delivery := func(id string) *payments.Batch {
+		b := testCharge("ch_1", "", 500)
+		b.Entries[0].GatewayPaymentID = "pi_1"
+		b.Payments = []payments.PaymentUpdate{{GatewayID: "pi_1", Account: "acct", Status: payments.StatusSucceeded,
+			Amount: payments.Money{Amount: 500, Currency: "USD"}}}
+		b.Notification = &payments.Notification{ID: id, Gateway: "fake", ReceivedAt: b.Now, Verified: true}
+		return b
+	}
+	commit := func(b *payments.Batch) (*payments.BatchResult, []string) {
+		var statements []string
+		var res *payments.BatchResult
+		err := s.writer.do(ctx, func(ctx context.Context, tx querier) error {
+			statements, res = nil, nil
+			q := countingQuerier{tx, &statements}
+			plan, err := b.Plan(ctx, lookup{s: s, q: q})
+			if err != nil {
+				return err
+			}
+			if err := s.persist(ctx, q, plan, nil); err != nil {
+				return err
+			}
+			res = &plan.Result
+			return nil
+		})
+		require.NoError(t, err)
+		return res, statements
+	}
+
+	res, statements := commit(delivery("ntf_1"))
+	require.Len(t, res.Created, 1)
+	require.Len(t, res.Entries, 1)
+	assert.Equal(t, []string{"SELECT", "INSERT", "INSERT", "INSERT", "INSERT", "INSERT"}, statements,
+		"payment look-up; payment, entry, balance, sync task, journal")
+
+	res, statements = commit(delivery("ntf_2"))
+	require.Len(t, res.Duplicates, 1)
+	assert.Equal(t, payments.OutcomeDuplicate, res.Outcome)
+	assert.Equal(t, []string{"SELECT", "INSERT", "SELECT", "INSERT"}, statements,
+		"payment look-up; entry (taken), the stored entry, journal")
 }

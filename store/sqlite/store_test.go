@@ -82,7 +82,12 @@ func TestSkipMigrationsWithHostAppliedSchema(t *testing.T) {
 	require.NoError(t, err)
 	ms, err := sqlite.Migrations("")
 	require.NoError(t, err)
-	for _, m := range ms {
+	require.Greater(t, len(ms), 1)
+	_, err = db.Exec(ms[0].SQL)
+	require.NoError(t, err)
+	_, err = sqlite.Open(context.Background(), path, sqlite.Options{SkipMigrations: true})
+	require.ErrorContains(t, err, "resolved_by", "a later migration skipped")
+	for _, m := range ms[1:] {
 		_, err := db.Exec(m.SQL)
 		require.NoError(t, err)
 	}
@@ -94,6 +99,74 @@ func TestSkipMigrationsWithHostAppliedSchema(t *testing.T) {
 	defer s.Close()
 	_, err = s.Commit(ctx, &payments.Batch{Gateway: "fake", Now: time.Now(), Entries: []payments.Entry{charge("ch_1", "acct", 500)}})
 	require.NoError(t, err)
+}
+
+// TestUpgradeFromTheFirstSchema opens a file that holds the first
+// migration's schema and a journal row: Open applies the rest, and the row
+// reads back with no replay and unresolved.
+func TestUpgradeFromTheFirstSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	ms, err := sqlite.Migrations("")
+	require.NoError(t, err)
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	for _, stmt := range []string{
+		`CREATE TABLE payments_schema_migrations (version INTEGER NOT NULL PRIMARY KEY,
+			name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`,
+		ms[0].SQL,
+		`INSERT INTO payments_schema_migrations VALUES (1, 'init', 0)`,
+		`INSERT INTO payments_notifications (id, gateway, received_at, verified, outcome)
+			VALUES ('ntf_old', 'fake', 0, 1, 'parked')`,
+	} {
+		_, err := db.Exec(stmt)
+		require.NoError(t, err, stmt)
+	}
+	require.NoError(t, db.Close())
+
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, path, sqlite.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	n, err := s.Notification(ctx, "ntf_old")
+	require.NoError(t, err)
+	assert.Empty(t, n.ReplayOf)
+	assert.Empty(t, n.ResolvedBy)
+	parked, _, err := s.Notifications(ctx, payments.NotificationFilter{Outcome: payments.OutcomeParked, Unresolved: true})
+	require.NoError(t, err)
+	require.Len(t, parked, 1)
+	assert.Equal(t, "ntf_old", parked[0].ID)
+}
+
+// TestNotificationPagesSplitEqualTimes pages through rows received at the
+// same instant with pages that end among them, under each filter: the
+// cursor's tie-break on the journal's order loses and repeats nothing.
+func TestNotificationPagesSplitEqualTimes(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	var want []string
+	for i := range 10 {
+		id := fmt.Sprintf("ntf_%02d", i)
+		require.NoError(t, s.AppendNotification(ctx, &payments.Notification{ID: id, Gateway: "fake",
+			ReceivedAt: now.Add(time.Duration(i/5) * time.Second), Outcome: payments.OutcomeParked}))
+		want = append([]string{id}, want...) // newest first, the last journaled first among equals
+	}
+	for _, f := range []payments.NotificationFilter{{}, {Gateway: "fake"}, {Outcome: payments.OutcomeParked},
+		{Outcome: payments.OutcomeParked, Unresolved: true}} {
+		var got []string
+		for f.Limit = 3; ; {
+			page, next, err := s.Notifications(ctx, f)
+			require.NoError(t, err)
+			for _, n := range page {
+				got = append(got, n.ID)
+			}
+			if next == "" {
+				break
+			}
+			f.After = next
+		}
+		assert.Equal(t, want, got, "filter %+v", f)
+	}
 }
 
 func TestCommittedDataSurvivesReopen(t *testing.T) {
@@ -130,7 +203,7 @@ func TestBalanceOverflowFailsTheBatch(t *testing.T) {
 	_, err = s.Commit(ctx, &payments.Batch{Gateway: "fake", Now: time.Now(),
 		Entries: []payments.Entry{charge("ch_more", "acct", 1)}})
 	require.ErrorIs(t, err, payments.ErrInvalidInput)
-	entries, err := s.Entries(ctx, payments.EntryFilter{Account: "acct"})
+	entries, _, err := s.Entries(ctx, payments.EntryFilter{Account: "acct"})
 	require.NoError(t, err)
 	assert.Len(t, entries, 1, "the overflowing entry is not recorded")
 	b, err := s.Balance(ctx, "acct", "USD")

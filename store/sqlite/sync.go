@@ -9,10 +9,11 @@ import (
 	"time"
 
 	"github.com/payrail/payments"
+	"github.com/payrail/payments/internal/cursor"
 )
 
 // syncTaskSelect joins each task with its entry, which the task carries.
-const syncTaskSelect = `SELECT s.state, s.attempts, s.next_attempt, s.last_error, s.lease_owner, s.lease_until,
+const syncTaskSelect = `SELECT s.entry_seq, s.state, s.attempts, s.next_attempt, s.last_error, s.lease_owner, s.lease_until,
 	e.id, e.gateway, e.kind, e.gateway_ref, e.gateway_payment_id, e.payment_id, e.account,
 	e.amount, e.currency, e.reference, e.occurred_at, e.recorded_at
 	FROM {{p}}sync_tasks s JOIN {{p}}entries e ON e.seq = s.entry_seq`
@@ -21,18 +22,19 @@ const syncTaskSelect = `SELECT s.state, s.attempts, s.next_attempt, s.last_error
 // parameter; each task is keyed by its entry's seq.
 const taskOf = `entry_seq = (SELECT seq FROM {{p}}entries WHERE id = ?)`
 
-// insertSyncTask queues a newly recorded entry, leased to the batch's
-// SyncOwner when it has one so that the caller may apply it at once.
-func (s *Store) insertSyncTask(ctx context.Context, q querier, entrySeq int64, e *payments.Entry, b *payments.Batch) error {
+// insertSyncTask queues a newly recorded entry, whose row is entrySeq, as
+// the plan gives its task: pending and, when the batch has a SyncOwner,
+// leased to it so that the caller may apply it at once.
+func (s *Store) insertSyncTask(ctx context.Context, q querier, entrySeq int64, t *payments.SyncTask) error {
 	var leaseUntil any
-	if b.SyncOwner != "" {
-		leaseUntil = micros(b.SyncLeaseUntil)
+	if t.LeaseOwner != "" {
+		leaseUntil = micros(t.LeaseUntil)
 	}
 	_, err := q.exec(ctx, `INSERT INTO {{p}}sync_tasks
-		(entry_seq, state, attempts, next_attempt, lease_owner, lease_until) VALUES (?, 'pending', 0, ?, ?, ?)`,
-		entrySeq, micros(b.Now), b.SyncOwner, leaseUntil)
+		(entry_seq, state, attempts, next_attempt, lease_owner, lease_until) VALUES (?, ?, ?, ?, ?, ?)`,
+		entrySeq, string(t.State), t.Attempts, micros(t.NextAttempt), t.LeaseOwner, leaseUntil)
 	if err != nil {
-		return fmt.Errorf("sqlite: queue sync of entry %s: %w", e.ID, err)
+		return fmt.Errorf("sqlite: queue sync of entry %s: %w", t.Entry.ID, err)
 	}
 	return nil
 }
@@ -49,7 +51,7 @@ func (s *Store) ClaimSync(ctx context.Context, c payments.SyncClaim) ([]payments
 				WHERE state = 'pending' AND next_attempt <= ? AND (lease_until IS NULL OR lease_until <= ?)
 				ORDER BY entry_seq LIMIT ?)
 			RETURNING entry_seq`,
-			c.Owner, micros(c.Now.Add(c.Lease)), micros(c.Now), micros(c.Now), payments.EffectiveLimit(c.Limit))
+			c.Owner, micros(c.Now.Add(c.Lease)), micros(c.Now), micros(c.Now), cursor.Limit(c.Limit))
 		if err != nil {
 			return fmt.Errorf("sqlite: claim sync tasks: %w", err)
 		}
@@ -72,7 +74,7 @@ func (s *Store) ClaimSync(ctx context.Context, c payments.SyncClaim) ([]payments
 		// RETURNING cannot join, and its order is unspecified: read the
 		// claimed tasks back, oldest first, with their entries.
 		seqs, _ := json.Marshal(claimed)
-		out, err = s.listSyncTasks(ctx, tx, ` WHERE s.entry_seq IN (SELECT value FROM json_each(?)) ORDER BY s.entry_seq`, string(seqs))
+		out, _, err = s.listSyncTasks(ctx, tx, ` WHERE s.entry_seq IN (SELECT value FROM json_each(?)) ORDER BY s.entry_seq`, string(seqs))
 		return err
 	})
 	if err != nil {
@@ -133,61 +135,80 @@ func (s *Store) checkOneRow(ctx context.Context, q querier, res sql.Result, entr
 }
 
 // SyncTasks implements payments.Store: tasks in f.State (every state when
-// empty), oldest first.
-func (s *Store) SyncTasks(ctx context.Context, f payments.SyncFilter) ([]payments.SyncTask, error) {
+// empty), in queue order; the cursor is the last task's entry seq.
+func (s *Store) SyncTasks(ctx context.Context, f payments.SyncFilter) ([]payments.SyncTask, string, error) {
+	after := int64(0) // seqs start at 1
+	if f.After != "" {
+		seq, err := cursor.DecodeSeq(f.After)
+		if err != nil {
+			return nil, "", fmt.Errorf("sqlite: list sync tasks: %w", err)
+		}
+		after = seq
+	}
 	q, err := s.read()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	limit := payments.EffectiveLimit(f.Limit)
-	if f.State == "" {
-		return s.listSyncTasks(ctx, q, ` ORDER BY s.entry_seq LIMIT ?`, limit)
+	where := ` WHERE s.entry_seq > ?`
+	if f.State != "" {
+		// Pending and parked tasks have an index each; a bound parameter
+		// cannot show SQLite that one applies, so the state is spelled out.
+		where += ` AND s.state = '` + stateLiteral(f.State) + `'`
 	}
-	// Pending and parked tasks have an index each; a bound parameter
-	// cannot show SQLite that one applies, so the state is spelled out.
-	return s.listSyncTasks(ctx, q, ` WHERE s.state = '`+stateLiteral(f.State)+`' ORDER BY s.entry_seq LIMIT ?`, limit)
+	limit := cursor.Limit(f.Limit)
+	tasks, seqs, err := s.listSyncTasks(ctx, q, where+` ORDER BY s.entry_seq LIMIT ?`, after, limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	return page(tasks, limit, func(last int) string { return cursor.EncodeSeq(seqs[last]) })
 }
 
-func (s *Store) listSyncTasks(ctx context.Context, q querier, tail string, args ...any) ([]payments.SyncTask, error) {
+// listSyncTasks returns the tasks the query selects and their entries'
+// seqs.
+func (s *Store) listSyncTasks(ctx context.Context, q querier, tail string, args ...any) ([]payments.SyncTask, []int64, error) {
 	rows, err := q.query(ctx, syncTaskSelect+tail, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: list sync tasks: %w", err)
+		return nil, nil, fmt.Errorf("sqlite: list sync tasks: %w", err)
 	}
 	defer rows.Close()
-	var out []payments.SyncTask
+	var (
+		out  []payments.SyncTask
+		seqs []int64
+	)
 	for rows.Next() {
-		t, err := scanSyncTask(rows)
+		t, seq, err := scanSyncTask(rows)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		out = append(out, *t)
+		out, seqs = append(out, *t), append(seqs, seq)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list sync tasks: %w", err)
+		return nil, nil, fmt.Errorf("sqlite: list sync tasks: %w", err)
 	}
-	return out, nil
+	return out, seqs, nil
 }
 
-func scanSyncTask(row scanner) (*payments.SyncTask, error) {
+func scanSyncTask(row scanner) (*payments.SyncTask, int64, error) {
 	var (
 		t                      payments.SyncTask
+		seq                    int64
 		state, kind, currency  string
 		nextAttempt            int64
 		leaseUntil             sql.NullInt64
 		occurredAt, recordedAt int64
 	)
 	e := &t.Entry
-	err := row.Scan(&state, &t.Attempts, &nextAttempt, &t.LastError, &t.LeaseOwner, &leaseUntil,
+	err := row.Scan(&seq, &state, &t.Attempts, &nextAttempt, &t.LastError, &t.LeaseOwner, &leaseUntil,
 		&e.ID, &e.Gateway, &kind, &e.GatewayRef, &e.GatewayPaymentID, &e.PaymentID, &e.Account,
 		&e.Amount.Amount, &currency, &e.Reference, &occurredAt, &recordedAt)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: read sync task: %w", err)
+		return nil, 0, fmt.Errorf("sqlite: read sync task: %w", err)
 	}
 	t.State = payments.SyncState(state)
 	t.NextAttempt, t.LeaseUntil = fromMicros(nextAttempt), fromOptionalMicros(leaseUntil)
 	e.Kind, e.Amount.Currency = payments.EntryKind(kind), payments.Currency(currency)
 	e.OccurredAt, e.RecordedAt = fromMicros(occurredAt), fromMicros(recordedAt)
-	return &t, nil
+	return &t, seq, nil
 }
 
 // stateLiteral is st as it may appear in SQL text: one of the three states
