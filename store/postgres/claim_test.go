@@ -66,7 +66,7 @@ func TestClaimAcrossInstances(t *testing.T) {
 	wg.Wait()
 
 	assert.Len(t, claimed, perBatch*batches, "every task claimed once")
-	done, err := stores[0].SyncTasks(t.Context(), payments.SyncFilter{State: payments.SyncDone, Limit: 10_000})
+	done, _, err := stores[0].SyncTasks(t.Context(), payments.SyncFilter{State: payments.SyncDone, Limit: 10_000})
 	require.NoError(t, err)
 	assert.Len(t, done, perBatch*batches, "every task settled")
 }

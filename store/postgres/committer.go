@@ -35,9 +35,9 @@ func (j *commitJob) finish(res *payments.BatchResult, err error) {
 // one WAL flush serve the whole group, where a transaction per batch paid
 // about ten round trips and a flush each.
 //
-// A batch fails alone, as if it had its own transaction: a failure found
-// before anything is written (an unattributed entry, a payment of another
-// gateway) leaves the batch out of the group, and a failure the database
+// A batch fails alone, as if it had its own transaction: a plan that fails
+// (an unattributed entry, a payment of another gateway) leaves the batch out
+// of the group, and a failure the database
 // reports (a taken notification id, a contradicting entry, an overflowing
 // balance, a deadlock) rolls the group back and commits each of its
 // batches in a transaction of its own (Store.commitAlone), where the
@@ -50,7 +50,9 @@ func (j *commitJob) finish(res *payments.BatchResult, err error) {
 // for the next group. Balances are the exception: batches may add to the
 // same balance, and their sums are added together, which is what adding
 // them one after the other would give, provided no step of that sequence
-// leaves int64, which the database checks (see addToBalances).
+// leaves int64, which the database checks (see addOrOverflow). So are the
+// journal rows replays resolve: the first replay of a row in the group
+// resolves it, and the others find it resolved (see queueResolves).
 type committer struct {
 	s     *Store
 	jobs  chan *commitJob
@@ -213,16 +215,16 @@ func batchKeys(b *payments.Batch) []string {
 	var keys []string
 	for _, u := range b.Payments {
 		if u.GatewayID != "" {
-			keys = append(keys, "g\x00"+b.Gateway+"\x00"+u.GatewayID)
+			keys = append(keys, gatewayIDKey(b.Gateway, u.GatewayID))
 		}
 		if u.PaymentID != "" {
-			keys = append(keys, "p\x00"+u.PaymentID)
+			keys = append(keys, paymentKey(u.PaymentID))
 		}
 	}
+	keys = append(keys, entryKeys(b)...)
 	for _, e := range b.Entries {
-		keys = append(keys, "e\x00"+e.ID)
 		if e.GatewayPaymentID != "" {
-			keys = append(keys, "g\x00"+e.Gateway+"\x00"+e.GatewayPaymentID)
+			keys = append(keys, gatewayIDKey(b.Gateway, e.GatewayPaymentID))
 		}
 	}
 	if b.Notification != nil {
@@ -230,6 +232,30 @@ func batchKeys(b *payments.Batch) []string {
 	}
 	return keys
 }
+
+// entryKeys are the keys of a batch's entries, by the id each will have
+// once planned (the planner fills in the ids on its copies).
+func entryKeys(b *payments.Batch) []string {
+	keys := make([]string, len(b.Entries))
+	for i, e := range b.Entries {
+		id := e.ID
+		if id == "" {
+			gateway := e.Gateway
+			if gateway == "" {
+				gateway = b.Gateway
+			}
+			id = payments.EntryID(gateway, e.Kind, e.GatewayRef)
+		}
+		keys[i] = entryKey(id)
+	}
+	return keys
+}
+
+func paymentKey(id string) string { return "p\x00" + id }
+
+func gatewayIDKey(gateway, gatewayID string) string { return "g\x00" + gateway + "\x00" + gatewayID }
+
+func entryKey(id string) string { return "e\x00" + id }
 
 // commitGroup commits a group and reports to each of its jobs, except
 // those it returns: they overlapped another batch of the group in a way

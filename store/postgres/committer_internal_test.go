@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/payrail/payments"
 )
 
 func newTestCommitter() *committer {
@@ -75,4 +77,20 @@ func TestFillDoesNotWaitAlone(t *testing.T) {
 	c.committedGroup(1)
 	require.Zero(t, c.groups)
 	require.Zero(t, c.batches)
+}
+
+// TestBatchKeysOfEntries: entries are keyed by the id the planner gives
+// them, whether the caller filled it in or not, so that two batches share
+// a key exactly when they record the same entry.
+func TestBatchKeysOfEntries(t *testing.T) {
+	entry := func(ref string) payments.Entry {
+		return payments.Entry{Kind: payments.KindCharge, GatewayRef: ref, Account: "acct", Amount: payments.Money{Amount: 1, Currency: "USD"}}
+	}
+	withID := entry("ch_1")
+	withID.Gateway, withID.ID = "keypay", payments.EntryID("keypay", payments.KindCharge, "ch_1")
+	keys := func(entries ...payments.Entry) []string {
+		return batchKeys(&payments.Batch{Gateway: "keypay", Entries: entries})
+	}
+	assert.Equal(t, keys(withID), keys(entry("ch_1")))
+	assert.NotEqual(t, keys(entry("ch_1")), keys(entry("ch_2")))
 }

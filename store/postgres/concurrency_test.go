@@ -35,8 +35,8 @@ func (l ledgerLoad) chargeAmount(i int) int64 { return int64(100 + (i*7919)%5000
 // isRefund reports whether batch i refunds batch i-3, which is a charge.
 func (l ledgerLoad) isRefund(i int) bool { return i%5 == 4 }
 
-// batch builds batch i afresh: Commit fills entry ids in place, so
-// concurrent deliveries must not share one.
+// batch builds batch i afresh, so that concurrent deliveries share
+// nothing.
 func (l ledgerLoad) batch(i int) *payments.Batch {
 	b := &payments.Batch{Gateway: "loadpay", Now: clock.Add(time.Duration(i) * time.Millisecond)}
 	if l.isRefund(i) {
@@ -168,7 +168,7 @@ func deliverAll(t *testing.T, s *postgres.Store, load ledgerLoad, deliveries []i
 				mu.Lock()
 				got.fresh += len(res.Entries)
 				got.duplicates += len(res.Duplicates)
-				if b.Notification.Outcome == payments.OutcomeRecorded {
+				if res.Outcome == payments.OutcomeRecorded {
 					got.recordedBy[i]++
 				}
 				mu.Unlock()
@@ -186,7 +186,7 @@ func deliverAll(t *testing.T, s *postgres.Store, load ledgerLoad, deliveries []i
 // checkLedger compares the store with what the load must have left.
 func checkLedger(t *testing.T, s *postgres.Store, load ledgerLoad, want map[string]payments.Balance, entries int) {
 	ctx := t.Context()
-	list, err := s.Entries(ctx, payments.EntryFilter{Limit: 100_000})
+	list, _, err := s.Entries(ctx, payments.EntryFilter{Limit: 100_000})
 	require.NoError(t, err)
 	assert.Len(t, list, entries, "entries stored")
 	for _, w := range want {
@@ -195,7 +195,7 @@ func checkLedger(t *testing.T, s *postgres.Store, load ledgerLoad, want map[stri
 		assert.Equal(t, w.Money, got.Money, "balance of %s", w.Account)
 		assert.Equal(t, w.Entries, got.Entries, "entries in balance of %s %s", w.Account, w.Money.Currency)
 	}
-	tasks, err := s.SyncTasks(ctx, payments.SyncFilter{State: payments.SyncPending, Limit: 100_000})
+	tasks, _, err := s.SyncTasks(ctx, payments.SyncFilter{State: payments.SyncPending, Limit: 100_000})
 	require.NoError(t, err)
 	assert.Len(t, tasks, entries, "one sync task per entry")
 	for i := range load.batches {

@@ -22,9 +22,6 @@ var Retryable = retryable
 func (s *Store) CommitTogether(ctx context.Context, batches ...*payments.Batch) ([]*payments.BatchResult, []error) {
 	jobs := make([]*commitJob, len(batches))
 	for i, b := range batches {
-		if err := b.Validate(); err != nil {
-			panic(err)
-		}
 		jobs[i] = &commitJob{ctx: ctx, b: b, done: make(chan struct{})}
 	}
 	var careful bool
@@ -39,21 +36,32 @@ func (s *Store) CommitTogether(ctx context.Context, batches ...*payments.Batch) 
 	return results, errs
 }
 
-// Listing queries, rendered for s, for tests that look at their plans.
+// Listing queries, rendered for s, for tests that look at their plans. A
+// filter's cursor must be one the Store issued.
 
 func (s *Store) EntriesSQL(f payments.EntryFilter) (string, []any) {
-	q, args := entriesQuery(f)
-	return s.sql(q), args
+	return s.listingSQL(entriesQuery(f))
 }
 
 func (s *Store) NotificationsSQL(f payments.NotificationFilter) (string, []any) {
-	q, args := notificationsQuery(f)
-	return s.sql(q), args
+	return s.listingSQL(notificationsQuery(f))
 }
 
 func (s *Store) SyncTasksSQL(f payments.SyncFilter) (string, []any) {
-	q, args := syncTasksQuery(f)
-	return s.sql(q), args
+	return s.listingSQL(syncTasksQuery(f))
+}
+
+func (s *Store) listingSQL(l listing, err error) (string, []any) {
+	if err != nil {
+		panic(err)
+	}
+	return s.sql(l.query), l.args
 }
 
 func (s *Store) ClaimSyncSQL() string { return s.sql(claimSyncQuery) }
+
+// CommitAlone commits b in a transaction of its own, as a batch of a group
+// that was rolled back is.
+func (s *Store) CommitAlone(ctx context.Context, b *payments.Batch) (*payments.BatchResult, error) {
+	return s.commitAlone(ctx, b)
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -34,9 +33,10 @@ var errUncertain = errors.New("postgres: commit outcome unknown")
 // payments the batches name; the second writes payments and entries, adds
 // to balances, queues sync tasks, journals the notifications and commits
 // (commitAsNew). When some of the entries were recorded before, that second
-// round trip is split in two, so as to learn which (writeAndCommit). What
-// the batches decide from the payments they read is decided in Go between
-// the round trips, batch by batch, as the transaction-per-batch path does.
+// round trip is split in two, so as to learn which (writeAndCommit). Each
+// batch is planned (payments.Batch.Plan) between the round trips from the
+// payments the first one read, and settled (payments.Plan.Settle) once its
+// entries are known to be new or recorded.
 //
 // Rows are locked in the order the transaction-per-batch path uses, over
 // the whole group: payments by id, entries by id, balances by account and
@@ -52,23 +52,23 @@ type groupTx struct {
 	// asNew commits with commitAsNew; sawExisting reports that
 	// writeAndCommit found entries recorded before.
 	asNew, sawExisting bool
-	// The payments the batches name, as the first round trip read them.
-	byID        map[string]*payments.Payment
-	byGatewayID map[gatewayKey]*payments.Payment
-	// writers are the indexes of the batches that write stored payments,
-	// by payment id, and record entries, by entry id.
-	paymentWriters, entryWriters map[string]int
+	// The payments the batches name, as the first round trip read them,
+	// and the keys it looked them up by, locking or not.
+	byID         map[string]*payments.Payment
+	byGatewayID  map[gatewayKey]*payments.Payment
+	locked, read paymentKeys
+	// written holds the keys (see batchKeys) of the payments and entries
+	// that the batches planned so far write.
+	written map[string]bool
 }
 
 type gatewayKey struct{ gateway, gatewayID string }
 
 // groupBatch is one batch's part in a group.
 type groupBatch struct {
-	job *commitJob
-	b   *payments.Batch
-	// now is b.Now as PostgreSQL keeps it.
-	now time.Time
-	res payments.BatchResult
+	job  *commitJob
+	b    *payments.Batch
+	plan *payments.Plan
 	// err is a failure found before anything of the batch was written: the
 	// batch takes no part in the group and fails with it.
 	err error
@@ -76,28 +76,20 @@ type groupBatch struct {
 	// the group writes, or records an entry one records: it takes no part
 	// and waits for the next group.
 	later bool
-	// created and updated are the batch's payments as it leaves them.
-	created, updated []*payments.Payment
-	// entries are the batch's entries, attributed, in batch order.
-	entries []payments.Entry
-	outcome payments.Outcome
 }
 
 func (gb *groupBatch) included() bool { return gb.err == nil && !gb.later }
 
 // finish reports the committed batch to its caller.
-func (gb *groupBatch) finish() {
-	if n := gb.b.Notification; n != nil {
-		n.Outcome = gb.outcome
-	}
-	res := gb.res
-	gb.job.finish(&res, nil)
-}
+func (gb *groupBatch) finish() { gb.job.finish(&gb.plan.Result, nil) }
 
 func newGroupTx(s *Store, jobs []*commitJob, asNew bool) *groupTx {
-	g := &groupTx{s: s, asNew: asNew, byID: map[string]*payments.Payment{}, byGatewayID: map[gatewayKey]*payments.Payment{}, paymentWriters: map[string]int{}, entryWriters: map[string]int{}}
+	g := &groupTx{
+		s: s, asNew: asNew, written: map[string]bool{},
+		byID: map[string]*payments.Payment{}, byGatewayID: map[gatewayKey]*payments.Payment{},
+	}
 	for _, j := range jobs {
-		g.batches = append(g.batches, &groupBatch{job: j, b: j.b, now: storedTime(j.b.Now)})
+		g.batches = append(g.batches, &groupBatch{job: j, b: j.b})
 	}
 	return g
 }
@@ -117,8 +109,8 @@ func (g *groupTx) run(ctx context.Context) (err error) {
 	if err := g.readPayments(ctx); err != nil {
 		return err
 	}
-	for i, gb := range g.batches {
-		g.resolve(i, gb)
+	for _, gb := range g.batches {
+		g.planBatch(ctx, gb)
 	}
 	if g.asNew {
 		return g.commitAsNew(ctx)
@@ -176,18 +168,19 @@ func paymentsByKeys(rowLock string) string {
 }
 
 // readPayments locks, in id order, the payments the batches' updates name,
-// and reads, without locking them, those their entries alone name.
+// and reads, without locking them, those their entries alone name: every
+// payment the planner may ask a groupLookup for.
 func (g *groupTx) readPayments(ctx context.Context) error {
-	var lock, read paymentKeys
 	for _, gb := range g.batches {
 		for _, u := range gb.b.Payments {
-			lock.add(gb.b.Gateway, u.GatewayID, u.PaymentID)
+			g.locked.add(gb.b.Gateway, u.GatewayID, u.PaymentID)
 		}
 	}
 	for _, gb := range g.batches {
 		for _, e := range gb.b.Entries {
-			if !lock.has(e.Gateway, e.GatewayPaymentID) {
-				read.add(e.Gateway, e.GatewayPaymentID, "")
+			// An entry of another gateway fails the batch's plan.
+			if !g.locked.has(gb.b.Gateway, e.GatewayPaymentID) {
+				g.read.add(gb.b.Gateway, e.GatewayPaymentID, "")
 			}
 		}
 	}
@@ -205,11 +198,11 @@ func (g *groupTx) readPayments(ctx context.Context) error {
 		}
 		return rows.Err()
 	}
-	if !lock.empty() {
-		batch.Queue(g.s.sql(paymentsByKeys("FOR UPDATE")), lock.gateways, lock.gatewayIDs, lock.ids).Query(scan)
+	if !g.locked.empty() {
+		batch.Queue(g.s.sql(paymentsByKeys("FOR UPDATE")), g.locked.gateways, g.locked.gatewayIDs, g.locked.ids).Query(scan)
 	}
-	if !read.empty() {
-		batch.Queue(g.s.sql(paymentsByKeys("")), read.gateways, read.gatewayIDs, read.ids).Query(scan)
+	if !g.read.empty() {
+		batch.Queue(g.s.sql(paymentsByKeys("")), g.read.gateways, g.read.gatewayIDs, g.read.ids).Query(scan)
 	}
 	if batch.Len() == 0 {
 		return nil
@@ -234,7 +227,7 @@ func (k *paymentKeys) add(gateway, gatewayID, id string) {
 		k.seen[gateway+"\x00"+gatewayID] = true
 		k.gateways, k.gatewayIDs = append(k.gateways, gateway), append(k.gatewayIDs, gatewayID)
 	}
-	if id != "" && !k.seen["\x00"+id] {
+	if id != "" && !k.hasID(id) {
 		k.seen["\x00"+id] = true
 		k.ids = append(k.ids, id)
 	}
@@ -244,147 +237,69 @@ func (k *paymentKeys) has(gateway, gatewayID string) bool {
 	return gatewayID != "" && k.seen[gateway+"\x00"+gatewayID]
 }
 
+func (k *paymentKeys) hasID(id string) bool { return k.seen["\x00"+id] }
+
 func (k *paymentKeys) empty() bool { return len(k.gatewayIDs) == 0 && len(k.ids) == 0 }
 
-// resolve decides what batch i writes, from the payments the group read
-// and what earlier batches write: it matches and merges the updates and
-// attributes the entries as commit.applyUpdate and commit.attribute do,
-// on copies, so that a batch left out changes nothing.
-func (g *groupTx) resolve(i int, gb *groupBatch) {
-	gateway := gb.b.Gateway
-	mine := map[string]*payments.Payment{} // the batch's payments as it leaves them, by id
-	var read []string                      // stored payments the batch uses, by id
-	current := func(p *payments.Payment) *payments.Payment {
-		if p == nil {
-			return nil
+// planBatch plans a batch from the payments the group read, and leaves it for
+// a later group when it depends on what an earlier batch of this one
+// writes: it must see those writes, which a later group will show it. The
+// committer keeps such batches apart already (see batchKeys); this makes
+// sure of it. A batch whose plan failed is left for later too when it read
+// such a payment, as it may not fail once it sees the write.
+func (g *groupTx) planBatch(ctx context.Context, gb *groupBatch) {
+	lookup := &groupLookup{g: g}
+	gb.plan, gb.err = gb.b.Plan(ctx, lookup)
+	for _, k := range append(lookup.asked, entryKeys(gb.b)...) {
+		if g.written[k] {
+			gb.later = true
+			return
 		}
-		if q, ok := mine[p.ID]; ok {
-			return q
-		}
-		read = append(read, p.ID)
-		return p
-	}
-	byGatewayID := func(gatewayID string) *payments.Payment {
-		if gatewayID == "" {
-			return nil
-		}
-		for _, p := range mine {
-			if p.Gateway == gateway && p.GatewayID == gatewayID {
-				return p
-			}
-		}
-		return current(g.byGatewayID[gatewayKey{gateway, gatewayID}])
-	}
-	byID := func(id string) *payments.Payment {
-		if p, ok := mine[id]; ok {
-			return p
-		}
-		return current(g.byID[id])
-	}
-	// writable returns the batch's own copy of a stored payment.
-	writable := func(p *payments.Payment) *payments.Payment {
-		if p == nil || mine[p.ID] == p {
-			return p
-		}
-		cp := *p
-		mine[cp.ID] = &cp
-		gb.updated = append(gb.updated, &cp)
-		return &cp
-	}
-	for k := range gb.b.Payments {
-		u := &gb.b.Payments[k]
-		p := byGatewayID(u.GatewayID)
-		if p == nil && u.PaymentID != "" {
-			if p = byID(u.PaymentID); p != nil && p.Gateway != gateway {
-				gb.err = fmt.Errorf("postgres: payment %s belongs to %s, not %s: %w", p.ID, p.Gateway, gateway, payments.ErrConflict)
-				break
-			}
-		}
-		if gb.err = gb.apply(writable(p), u, mine); gb.err != nil {
-			break
-		}
-	}
-	if gb.err == nil {
-		gb.entries = slices.Clone(gb.b.Entries)
-		for k := range gb.entries {
-			e := &gb.entries[k]
-			var ref *paymentRef
-			if p := byGatewayID(e.GatewayPaymentID); p != nil {
-				ref = &paymentRef{id: p.ID, account: p.Account, reference: p.Reference}
-			}
-			if gb.err = attribute(e, ref, gb.now); gb.err != nil {
-				break
-			}
-		}
-	}
-	if g.overlaps(i, gb, read) {
-		gb.later = true
-		return
 	}
 	if gb.err != nil {
 		return
 	}
-	for _, p := range gb.updated {
-		g.paymentWriters[p.ID] = i
+	for _, list := range [][]payments.Payment{gb.plan.Created, gb.plan.Updated} {
+		for _, p := range list {
+			g.written[paymentKey(p.ID)] = true
+			if p.GatewayID != "" {
+				g.written[gatewayIDKey(p.Gateway, p.GatewayID)] = true
+			}
+		}
 	}
-	for _, e := range gb.b.Entries {
-		g.entryWriters[e.ID] = i
+	for _, e := range gb.plan.Entries {
+		g.written[entryKey(e.ID)] = true
 	}
 }
 
-// overlaps reports whether batch i uses a stored payment that an earlier
-// batch of the group writes, or records an entry one does: it must see
-// their writes, which a later group will show it. The committer keeps such
-// batches apart already; this makes sure of it.
-func (g *groupTx) overlaps(i int, gb *groupBatch, read []string) bool {
-	earlier := func(writers map[string]int, id string) bool {
-		w, ok := writers[id]
-		return ok && w != i
-	}
-	for _, id := range read {
-		if earlier(g.paymentWriters, id) {
-			return true
-		}
-	}
-	for _, e := range gb.b.Entries {
-		if earlier(g.entryWriters, e.ID) {
-			return true
-		}
-	}
-	return false
+// groupLookup serves a batch's planner the payments the group's first
+// round trip read, and records the keys it was asked for and those of the
+// stored payments it handed out.
+type groupLookup struct {
+	g     *groupTx
+	asked []string
 }
 
-// apply merges u into p, or creates the payment u describes when p is nil.
-func (gb *groupBatch) apply(p *payments.Payment, u *payments.PaymentUpdate, mine map[string]*payments.Payment) error {
-	if p == nil {
-		if u.Account == "" {
-			return fmt.Errorf("postgres: unknown %s payment %s: %w", gb.b.Gateway, u.GatewayID, payments.ErrUnattributed)
-		}
-		if u.GatewayID == "" {
-			return fmt.Errorf("postgres: unknown payment %s: %w", u.PaymentID, payments.ErrNotFound)
-		}
-		p = &payments.Payment{
-			ID: u.PaymentID, Gateway: gb.b.Gateway, GatewayID: u.GatewayID,
-			Status: payments.StatusPending, CreatedAt: gb.now,
-		}
-		if p.ID == "" {
-			p.ID = payments.NewPaymentID()
-		}
-		payments.MergeUpdate(p, u, gb.now)
-		p.CaptureBefore = storedTime(p.CaptureBefore)
-		mine[p.ID] = p
-		gb.created = append(gb.created, p)
-		gb.res.Created = append(gb.res.Created, *p)
-		return nil
+func (l *groupLookup) PaymentByID(_ context.Context, id string) (*payments.Payment, error) {
+	if !l.g.locked.hasID(id) && !l.g.read.hasID(id) {
+		return nil, fmt.Errorf("postgres: payment %s was not read with its group", id)
 	}
-	if p.GatewayID != "" && u.GatewayID != "" && p.GatewayID != u.GatewayID {
-		return fmt.Errorf("postgres: payment %s has gateway id %s, not %s: %w", p.ID, p.GatewayID, u.GatewayID, payments.ErrConflict)
+	l.asked = append(l.asked, paymentKey(id))
+	return l.found(l.g.byID[id]), nil
+}
+
+func (l *groupLookup) PaymentByGatewayID(_ context.Context, gateway, gatewayID string) (*payments.Payment, error) {
+	if !l.g.locked.has(gateway, gatewayID) && !l.g.read.has(gateway, gatewayID) {
+		return nil, fmt.Errorf("postgres: payment %s/%s was not read with its group", gateway, gatewayID)
 	}
-	from := p.Status
-	changed := payments.MergeUpdate(p, u, gb.now)
-	p.CaptureBefore = storedTime(p.CaptureBefore)
-	if changed {
-		gb.res.Changes = append(gb.res.Changes, payments.StatusChange{Payment: *p, From: from, To: p.Status})
+	l.asked = append(l.asked, gatewayIDKey(gateway, gatewayID))
+	return l.found(l.g.byGatewayID[gatewayKey{gateway, gatewayID}]), nil
+}
+
+// found hands out p, which the planner does not change, and records it.
+func (l *groupLookup) found(p *payments.Payment) *payments.Payment {
+	if p != nil {
+		l.asked = append(l.asked, paymentKey(p.ID))
 	}
-	return nil
+	return p
 }

@@ -92,7 +92,7 @@ func TestGroupSumsBalances(t *testing.T) {
 	assert.Equal(t, int64(650), b.Money.Amount)
 	assert.Equal(t, int64(3), b.Entries)
 	assert.True(t, b.UpdatedAt.Equal(clock))
-	tasks, err := s.SyncTasks(ctx, payments.SyncFilter{})
+	tasks, _, err := s.SyncTasks(ctx, payments.SyncFilter{})
 	require.NoError(t, err)
 	assert.Len(t, tasks, 4)
 }
@@ -144,6 +144,8 @@ func TestGroupDuplicateDeliveries(t *testing.T) {
 	require.NoError(t, errs[1])
 	assert.Len(t, res[0].Entries, 1)
 	assert.Len(t, res[1].Duplicates, 1)
+	assert.Equal(t, payments.OutcomeRecorded, res[0].Outcome)
+	assert.Equal(t, payments.OutcomeDuplicate, res[1].Outcome)
 	n, err := s.Notification(ctx, "ntf_2")
 	require.NoError(t, err)
 	assert.Equal(t, payments.OutcomeDuplicate, n.Outcome)
@@ -180,7 +182,48 @@ func TestGroupRetriedDelivery(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(150), b.Money.Amount)
 	assert.Equal(t, int64(2), b.Entries)
-	tasks, err := s.SyncTasks(ctx, payments.SyncFilter{})
+	tasks, _, err := s.SyncTasks(ctx, payments.SyncFilter{})
 	require.NoError(t, err)
 	assert.Len(t, tasks, 2)
+}
+
+// TestGroupReplaysResolve commits, in one group, two replays of one parked
+// journal row and a replay of another: each row is resolved by the first
+// replay of it in the group, as one transaction after the other would, and
+// the replays are journaled with what they replay.
+func TestGroupReplaysResolve(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	for _, id := range []string{"ntf_parked_1", "ntf_parked_2"} {
+		require.NoError(t, s.AppendNotification(ctx, &payments.Notification{
+			ID: id, Gateway: "grouppay", ReceivedAt: clock, Verified: true, Outcome: payments.OutcomeParked,
+		}))
+	}
+	replay := func(id, of string, entry payments.Entry) *payments.Batch {
+		b := groupBatch(id, entry)
+		b.Notification.ReplayOf = of
+		return b
+	}
+	res, errs := s.CommitTogether(ctx,
+		replay("ntf_replay_a", "ntf_parked_2", groupCharge("ch_2", "acct", 200)),
+		replay("ntf_replay_b", "ntf_parked_1", groupCharge("ch_1", "acct", 100)),
+		replay("ntf_replay_c", "ntf_parked_2", groupCharge("ch_3", "acct", 300)),
+	)
+	for i, err := range errs {
+		require.NoError(t, err, "batch %d", i)
+		assert.Equal(t, payments.OutcomeRecorded, res[i].Outcome, "batch %d", i)
+	}
+	for row, by := range map[string]string{"ntf_parked_1": "ntf_replay_b", "ntf_parked_2": "ntf_replay_a"} {
+		n, err := s.Notification(ctx, row)
+		require.NoError(t, err)
+		assert.Equal(t, by, n.ResolvedBy, row)
+	}
+	n, err := s.Notification(ctx, "ntf_replay_c")
+	require.NoError(t, err)
+	assert.Equal(t, "ntf_parked_2", n.ReplayOf)
+	assert.Empty(t, n.ResolvedBy)
+
+	unresolved, _, err := s.Notifications(ctx, payments.NotificationFilter{Outcome: payments.OutcomeParked, Unresolved: true})
+	require.NoError(t, err)
+	assert.Empty(t, unresolved)
 }

@@ -9,37 +9,65 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/payrail/payments"
+	"github.com/payrail/payments/internal/cursor"
 )
 
 // Entries implements payments.Store; entries come ordered by RecordedAt,
-// then ID.
-func (s *Store) Entries(ctx context.Context, f payments.EntryFilter) ([]payments.Entry, error) {
+// then ID, and the cursor is the last one's (RecordedAt, ID).
+func (s *Store) Entries(ctx context.Context, f payments.EntryFilter) ([]payments.Entry, string, error) {
 	if err := s.usable(); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	query, args := entriesQuery(f)
-	rows, err := s.pool.Query(ctx, s.sql(query), args...)
+	l, err := entriesQuery(f)
 	if err != nil {
-		return nil, fail("list entries", err)
+		return nil, "", fmt.Errorf("postgres: list entries: %w", err)
+	}
+	rows, err := s.pool.Query(ctx, s.sql(l.query), l.args...)
+	if err != nil {
+		return nil, "", fail("list entries", err)
 	}
 	list, err := collect(rows, scanEntry)
-	return list, fail("list entries", err)
+	if err != nil {
+		return nil, "", fail("list entries", err)
+	}
+	list, next := page(list, l.limit, func(e payments.Entry) string {
+		return cursor.Encode(cursor.Key{At: e.RecordedAt, ID: e.ID})
+	})
+	return list, next, nil
 }
 
-// entriesQuery is the listing of the entries f selects. Entries have no
-// index by gateway: there are few gateways, each with many entries, so a
-// listing by gateway reads the recorded_at index and skips the others'.
-func entriesQuery(f payments.EntryFilter) (string, []any) {
+// entriesQuery is the page of entries f selects. Entries have no index by
+// gateway: there are few gateways, each with many entries, so a listing by
+// gateway reads the recorded_at index and skips the others'.
+func entriesQuery(f payments.EntryFilter) (listing, error) {
 	var w where
 	w.add("account", f.Account)
+	// The index the listing reads, by the column before (recorded_at, id)
+	// in it (indexed), and that column's value.
+	var indexed, value string
+	if f.Account != "" {
+		indexed, value = "account", f.Account
+	}
 	if f.PaymentID != "" {
 		w.add("payment_id", f.PaymentID)
 		w.addPredicate("payment_id <> ''")
+		indexed, value = "payment_id", f.PaymentID
 	}
 	w.add("gateway", f.Gateway)
-	query := "SELECT " + entryColumns + " FROM {entries}" + w.sql() +
-		" ORDER BY recorded_at, id LIMIT " + w.limit(f.Limit)
-	return query, w.args
+	if f.After != "" {
+		k, err := cursor.Decode(f.After)
+		if err != nil {
+			return listing{}, err
+		}
+		// As the listing of notifications does, the row comparison starts
+		// with the column of the index the listing reads.
+		if indexed == "" {
+			w.addArgs("(recorded_at, id) > (%s, %s)", k.At, k.ID)
+		} else {
+			w.addArgs("("+indexed+", recorded_at, id) > (%s, %s, %s)", value, k.At, k.ID)
+		}
+	}
+	return w.listing("SELECT "+entryColumns+" FROM {entries}", "recorded_at, id", f.Limit), nil
 }
 
 func scanEntry(row pgx.Row) (payments.Entry, error) {

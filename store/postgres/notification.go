@@ -6,15 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/payrail/payments"
+	"github.com/payrail/payments/internal/cursor"
 )
 
 const notificationColumns = `id, gateway, received_at, remote_addr, header, body, verified, outcome,
-	event_id, event_type, detail`
+	event_id, event_type, detail, replay_of, resolved_by`
 
 // AppendNotification implements payments.Store. A taken ID is
 // payments.ErrConflict.
@@ -22,33 +24,45 @@ func (s *Store) AppendNotification(ctx context.Context, n *payments.Notification
 	if err := s.usable(); err != nil {
 		return err
 	}
-	return s.insertNotification(ctx, s.pool, n)
+	args, err := notificationArgs(n)
+	if err != nil {
+		return err
+	}
+	return journaled(n, s.pool.QueryRow(ctx, s.sql(insertNotification), args...))
 }
 
-// insertNotification journals n. The body is kept byte for byte (BYTEA):
-// gateways sign the raw bytes, and a replay must verify them again.
-func (s *Store) insertNotification(ctx context.Context, q querier, n *payments.Notification) error {
+// insertNotification journals one notification, returning its id unless
+// the id is taken. The body is kept byte for byte (BYTEA): gateways sign
+// the raw bytes, and a replay must verify them again.
+const insertNotification = `INSERT INTO {notifications} (` + notificationColumns + `)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+	ON CONFLICT (id) DO NOTHING RETURNING id`
+
+func notificationArgs(n *payments.Notification) ([]any, error) {
 	if n.ID == "" {
-		return fmt.Errorf("postgres: notification without id: %w", payments.ErrInvalidInput)
+		return nil, fmt.Errorf("postgres: notification without id: %w", payments.ErrInvalidInput)
 	}
-	var header []byte
-	if n.Header != nil {
-		var err error
-		if header, err = json.Marshal(n.Header); err != nil {
-			return fmt.Errorf("postgres: encode headers of notification %s: %w", n.ID, err)
-		}
+	header, err := headerJSON(n)
+	if err != nil {
+		return nil, err
 	}
+	return []any{n.ID, n.Gateway, n.ReceivedAt, n.RemoteAddr, header, n.Body, n.Verified, string(n.Outcome),
+		n.EventID, n.EventType, n.Detail, n.ReplayOf, n.ResolvedBy}, nil
+}
+
+// journaled reads what insertNotification returned for n: no row is a
+// taken id.
+func journaled(n *payments.Notification, row pgx.Row) error {
 	var id string
-	err := q.QueryRow(ctx, s.sql(`INSERT INTO {notifications} (`+notificationColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-		ON CONFLICT (id) DO NOTHING RETURNING id`),
-		n.ID, n.Gateway, n.ReceivedAt, n.RemoteAddr, header, n.Body, n.Verified, string(n.Outcome),
-		n.EventID, n.EventType, n.Detail,
-	).Scan(&id)
+	err := row.Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("postgres: notification %s exists: %w", n.ID, payments.ErrConflict)
+		return notificationTaken(n)
 	}
 	return fail("journal notification "+n.ID, err)
+}
+
+func notificationTaken(n *payments.Notification) error {
+	return fmt.Errorf("postgres: notification %s exists: %w", n.ID, payments.ErrConflict)
 }
 
 // Notification implements payments.Store.
@@ -67,46 +81,99 @@ func (s *Store) Notification(ctx context.Context, id string) (*payments.Notifica
 }
 
 // Notifications implements payments.Store: newest first by ReceivedAt, and
-// among equal times the last journaled first.
-func (s *Store) Notifications(ctx context.Context, f payments.NotificationFilter) ([]payments.Notification, error) {
+// among equal times the last journaled first. The cursor is the last row's
+// (received_at, seq), which no later row can come before: seq grows with
+// every row journaled.
+func (s *Store) Notifications(ctx context.Context, f payments.NotificationFilter) ([]payments.Notification, string, error) {
 	if err := s.usable(); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	query, args := notificationsQuery(f)
-	rows, err := s.pool.Query(ctx, s.sql(query), args...)
+	l, err := notificationsQuery(f)
 	if err != nil {
-		return nil, fail("list notifications", err)
+		return nil, "", fmt.Errorf("postgres: list notifications: %w", err)
 	}
-	list, err := collect(rows, scanNotification)
-	return list, fail("list notifications", err)
+	rows, err := s.pool.Query(ctx, s.sql(l.query), l.args...)
+	if err != nil {
+		return nil, "", fail("list notifications", err)
+	}
+	list, err := collect(rows, func(row pgx.Row) (listedNotification, error) {
+		var r listedNotification
+		var err error
+		r.n, err = scanNotification(row, &r.seq)
+		return r, err
+	})
+	if err != nil {
+		return nil, "", fail("list notifications", err)
+	}
+	list, next := page(list, l.limit, func(r listedNotification) string {
+		return cursor.Encode(cursor.Key{At: r.n.ReceivedAt, ID: strconv.FormatInt(r.seq, 10)})
+	})
+	return column(list, func(r listedNotification) payments.Notification { return r.n }), next, nil
 }
 
-// notificationsQuery is the listing of the notifications f selects.
-func notificationsQuery(f payments.NotificationFilter) (string, []any) {
+// listedNotification is a journal row with its place in the journal.
+type listedNotification struct {
+	n   payments.Notification
+	seq int64
+}
+
+// notificationsQuery is the page of the journal f selects.
+func notificationsQuery(f payments.NotificationFilter) (listing, error) {
 	var w where
 	w.add("gateway", f.Gateway)
 	w.add("outcome", string(f.Outcome))
+	// The index the listing reads, by the column before (received_at, seq)
+	// in it (indexed), and its value: the outcome index, which holds only
+	// the outcomes other than recorded and duplicate (see the migration),
+	// else the gateway's, else the received_at index alone.
+	var indexed, value string
 	switch f.Outcome {
 	case "", payments.OutcomeRecorded, payments.OutcomeDuplicate:
+		if f.Gateway != "" {
+			indexed, value = "gateway", f.Gateway
+		}
 	default:
-		// The outcome index holds only the other outcomes (see the
-		// migration); this is its predicate, spelled exactly as there.
+		// The outcome index's predicate, spelled exactly as there.
 		w.addPredicate("outcome NOT IN ('recorded', 'duplicate')")
+		indexed, value = "outcome", string(f.Outcome)
 	}
-	query := "SELECT " + notificationColumns + " FROM {notifications}" + w.sql() +
-		" ORDER BY received_at DESC, seq DESC LIMIT " + w.limit(f.Limit)
-	return query, w.args
+	if f.Unresolved {
+		w.addPredicate("resolved_by = ''")
+	}
+	if f.After != "" {
+		k, err := cursor.Decode(f.After)
+		if err != nil {
+			return listing{}, err
+		}
+		seq, err := strconv.ParseInt(k.ID, 10, 64)
+		if err != nil {
+			return listing{}, fmt.Errorf("cursor %q was not issued by this store: %w", f.After, payments.ErrInvalidInput)
+		}
+		// The row comparison starts with the column of the index the
+		// listing reads, which the equality above fixes: it bounds a scan
+		// of that index and of no other, so that a generic plan does not
+		// prefer reading the received_at index and skipping the other
+		// gateways' rows.
+		if indexed == "" {
+			w.addArgs("(received_at, seq) < (%s, %s)", k.At, seq)
+		} else {
+			w.addArgs("("+indexed+", received_at, seq) < (%s, %s, %s)", value, k.At, seq)
+		}
+	}
+	return w.listing("SELECT "+notificationColumns+", seq FROM {notifications}", "received_at DESC, seq DESC", f.Limit), nil
 }
 
-func scanNotification(row pgx.Row) (payments.Notification, error) {
+// scanNotification reads a row of notificationColumns, and extra columns
+// after them into extra.
+func scanNotification(row pgx.Row, extra ...any) (payments.Notification, error) {
 	var (
 		n          payments.Notification
 		receivedAt time.Time
 		header     []byte
 		outcome    string
 	)
-	err := row.Scan(&n.ID, &n.Gateway, &receivedAt, &n.RemoteAddr, &header, &n.Body, &n.Verified, &outcome,
-		&n.EventID, &n.EventType, &n.Detail)
+	err := row.Scan(append([]any{&n.ID, &n.Gateway, &receivedAt, &n.RemoteAddr, &header, &n.Body, &n.Verified, &outcome,
+		&n.EventID, &n.EventType, &n.Detail, &n.ReplayOf, &n.ResolvedBy}, extra...)...)
 	if err != nil {
 		return n, err
 	}

@@ -73,12 +73,6 @@ func updatePaymentArgs(p *payments.Payment) []any {
 		string(p.Status), p.RedirectURL, nullTime(p.CaptureBefore), p.UpdatedAt}
 }
 
-// updatePayment writes every mutable field of p back.
-func (s *Store) updatePayment(ctx context.Context, tx pgx.Tx, p *payments.Payment) error {
-	_, err := tx.Exec(ctx, s.sql(updatePaymentQuery), updatePaymentArgs(p)...)
-	return fail("update payment "+p.ID, err)
-}
-
 // Payment implements payments.Store.
 func (s *Store) Payment(ctx context.Context, id string) (*payments.Payment, error) {
 	if err := s.usable(); err != nil {
@@ -167,10 +161,6 @@ func nullTime(t time.Time) *time.Time {
 	}
 	return &t
 }
-
-// storedTime is t as a TIMESTAMPTZ column keeps it: microseconds, in UTC
-// (pgx drops the nanoseconds the same way).
-func storedTime(t time.Time) time.Time { return t.Truncate(time.Microsecond).UTC() }
 
 func fromNull(t *time.Time) time.Time {
 	if t == nil {

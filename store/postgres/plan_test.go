@@ -2,15 +2,18 @@ package postgres_test
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/payrail/payments"
+	"github.com/payrail/payments/internal/cursor"
 )
 
 // TestListingsUseIndexes fills the ledger, the journal and the outbox with
@@ -19,7 +22,9 @@ import (
 // generic plan, blind to its parameters' values), reads an index instead;
 // and, but for the listing of pending tasks, reads it in the listing's
 // order rather than sorting. A listing whose filter has no index of its own
-// reads the listing's ordered index and skips what does not match.
+// reads the listing's ordered index and skips what does not match. A page
+// after the first starts its index scan at its cursor, so that reading page
+// n does not cost reading the n-1 pages before it.
 func TestListingsUseIndexes(t *testing.T) {
 	dsn := testDSN(t)
 	schema := freshSchema(t, dsn)
@@ -31,11 +36,14 @@ func TestListingsUseIndexes(t *testing.T) {
 	defer conn.Close(ctx)
 
 	table := func(name string) string { return pgx.Identifier{schema, "payments_" + name}.Sanitize() }
+	// A hundred entries per account, and a payment's two: a listing of an
+	// account's entries, or of its next page, should read them in index
+	// order, whereas sorting a payment's is as good.
 	const rows = 50000
 	for _, fill := range []string{
 		`INSERT INTO ` + table("entries") + ` (id, gateway, kind, gateway_ref, payment_id, account, amount, currency, occurred_at, recorded_at)
 		SELECT 'ent_' || md5(i::text), (ARRAY['stripe', 'paypal', 'payeer', 'anypay', 'appstore'])[i % 5 + 1], 'charge', 'ch_' || i,
-			CASE WHEN i % 10 = 0 THEN '' ELSE 'pay_' || (i / 2) END, 'acct-' || (i % 5000), 100, 'USD',
+			CASE WHEN i % 10 = 0 THEN '' ELSE 'pay_' || (i / 2) END, 'acct-' || (i % 500), 100, 'USD',
 			now() - (` + strconv.Itoa(rows) + ` - i) * interval '1 second', now() - (` + strconv.Itoa(rows) + ` - i) * interval '1 second'
 		FROM generate_series(1, ` + strconv.Itoa(rows) + `) AS i`,
 		`INSERT INTO ` + table("notifications") + ` (id, gateway, received_at, verified, outcome)
@@ -60,7 +68,16 @@ func TestListingsUseIndexes(t *testing.T) {
 		// sorted allows the plan to sort what it read from index: the
 		// rows a payment's entries or a claim, a handful.
 		sorted bool
+		// cursor is the condition of a page after the first, which the
+		// index scan must start at rather than filter rows by.
+		cursor string
 	}
+	// Cursors in the middle of each listing, as the Store issues them.
+	middle := time.Now().Add(-rows / 2 * time.Second)
+	entryCursor := cursor.Encode(cursor.Key{At: middle, ID: "ent_" + strings.Repeat("8", 32)})
+	notificationCursor := cursor.Encode(cursor.Key{At: middle, ID: strconv.Itoa(rows / 2)})
+	taskCursor := cursor.EncodeSeq(rows / 2)
+
 	var listings []listing
 	for _, c := range []struct {
 		f     payments.EntryFilter
@@ -73,9 +90,15 @@ func TestListingsUseIndexes(t *testing.T) {
 		{payments.EntryFilter{Account: "acct-7", Gateway: "paypal"}, "entries_account_idx"},
 		{payments.EntryFilter{Account: "acct-7", PaymentID: "pay_7", Gateway: "paypal"}, "entries_payment_idx"},
 	} {
-		q, args := s.EntriesSQL(c.f)
-		listings = append(listings, listing{name: fmt.Sprintf("Entries %+v", c.f), query: q, args: args,
-			index: c.index, sorted: c.f.PaymentID != ""})
+		for _, after := range []string{"", entryCursor} {
+			c.f.After = after
+			q, args := s.EntriesSQL(c.f)
+			l := listing{name: fmt.Sprintf("Entries %+v", c.f), query: q, args: args, index: c.index, sorted: c.f.PaymentID != ""}
+			if after != "" {
+				l.cursor = "recorded_at, id) > ROW("
+			}
+			listings = append(listings, l)
+		}
 	}
 	for _, c := range []struct {
 		f     payments.NotificationFilter
@@ -87,16 +110,31 @@ func TestListingsUseIndexes(t *testing.T) {
 		{payments.NotificationFilter{Outcome: payments.OutcomeDuplicate}, "notifications_received_idx"},
 		{payments.NotificationFilter{Outcome: payments.OutcomeRejected}, "notifications_outcome_idx"},
 		{payments.NotificationFilter{Gateway: "paypal", Outcome: payments.OutcomeParked}, "notifications_outcome_idx"},
+		{payments.NotificationFilter{Outcome: payments.OutcomeParked, Unresolved: true}, "notifications_outcome_idx"},
+		{payments.NotificationFilter{Unresolved: true}, "notifications_received_idx"},
 	} {
-		q, args := s.NotificationsSQL(c.f)
-		listings = append(listings, listing{name: fmt.Sprintf("Notifications %+v", c.f), query: q, args: args, index: c.index})
+		for _, after := range []string{"", notificationCursor} {
+			c.f.After = after
+			q, args := s.NotificationsSQL(c.f)
+			l := listing{name: fmt.Sprintf("Notifications %+v", c.f), query: q, args: args, index: c.index}
+			if after != "" {
+				l.cursor = "received_at, seq) < ROW("
+			}
+			listings = append(listings, l)
+		}
 	}
 	for st, index := range map[payments.SyncState]string{
 		"": "sync_seq_key", payments.SyncDone: "sync_seq_key",
 		payments.SyncPending: "sync_pending_idx", payments.SyncParked: "sync_parked_idx",
 	} {
-		q, args := s.SyncTasksSQL(payments.SyncFilter{State: st})
-		listings = append(listings, listing{name: "SyncTasks " + string(st), query: q, args: args, index: index})
+		for _, after := range []string{"", taskCursor} {
+			q, args := s.SyncTasksSQL(payments.SyncFilter{State: st, After: after})
+			l := listing{name: fmt.Sprintf("SyncTasks %q after %q", st, after), query: q, args: args, index: index}
+			if after != "" {
+				l.cursor = "(seq > $"
+			}
+			listings = append(listings, l)
+		}
 	}
 	listings = append(listings, listing{name: "ClaimSync", query: s.ClaimSyncSQL(),
 		args: []any{"svc", "2030-01-01T00:00:00Z", "2030-01-01T00:01:00Z", 100}, index: "sync_due_idx", sorted: true})
@@ -108,6 +146,9 @@ func TestListingsUseIndexes(t *testing.T) {
 		assert.NotContains(t, plan, "Seq Scan", "%s reads a whole table:\n%s", l.name, plan)
 		if !l.sorted {
 			assert.NotContains(t, plan, "Sort", "%s sorts instead of reading an index in order:\n%s", l.name, plan)
+		}
+		if l.cursor != "" {
+			assert.Regexp(t, `Index Cond: .*`+regexp.QuoteMeta(l.cursor), plan, "%s does not start its scan at the cursor:\n%s", l.name, plan)
 		}
 	}
 }
@@ -131,6 +172,10 @@ func genericPlan(t *testing.T, conn *pgx.Conn, query string, args []any) string 
 		switch v := a.(type) {
 		case int:
 			literals[i] = strconv.Itoa(v)
+		case int64:
+			literals[i] = strconv.FormatInt(v, 10)
+		case time.Time:
+			literals[i] = "'" + v.Format(time.RFC3339Nano) + "'"
 		case string:
 			literals[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
 		default:

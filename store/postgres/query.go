@@ -2,12 +2,13 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/payrail/payments"
+	"github.com/payrail/payments/internal/cursor"
 )
 
 // querier is what both a pool and a transaction offer.
@@ -27,8 +28,18 @@ func (w *where) add(column, value string) {
 	if value == "" {
 		return
 	}
-	w.args = append(w.args, value)
-	w.conds = append(w.conds, column+" = $"+strconv.Itoa(len(w.args)))
+	w.addArgs(column+" = %s", value)
+}
+
+// addArgs adds a condition on parameters: cond holds a %s where each of
+// args goes.
+func (w *where) addArgs(cond string, args ...any) {
+	placeholders := make([]any, len(args))
+	for i, a := range args {
+		w.args = append(w.args, a)
+		placeholders[i] = "$" + strconv.Itoa(len(w.args))
+	}
+	w.conds = append(w.conds, fmt.Sprintf(cond, placeholders...))
 }
 
 // addPredicate adds a condition written out in the query's text: the
@@ -37,18 +48,36 @@ func (w *where) add(column, value string) {
 // planner uses a partial index only when the query states its predicate.
 func (w *where) addPredicate(cond string) { w.conds = append(w.conds, cond) }
 
-// limit adds the listing's row limit as a parameter and returns its
-// placeholder; a limit that is not positive is payments.DefaultListLimit.
-func (w *where) limit(n int) string {
-	w.args = append(w.args, payments.EffectiveLimit(n))
-	return "$" + strconv.Itoa(len(w.args))
+// listing is the query of one page of a listing. It reads one row more
+// than the page holds, which tells whether another page follows.
+type listing struct {
+	query string
+	args  []any
+	limit int // the page's
 }
 
-func (w *where) sql() string {
-	if len(w.conds) == 0 {
-		return ""
+// listing returns the page of selected rows, ordered by orderBy, that a
+// filter's limit asks for: payments.DefaultListLimit when it is not
+// positive.
+func (w *where) listing(selected, orderBy string, limit int) listing {
+	limit = cursor.Limit(limit)
+	w.args = append(w.args, limit+1)
+	query := selected
+	if len(w.conds) > 0 {
+		query += " WHERE " + strings.Join(w.conds, " AND ")
 	}
-	return " WHERE " + strings.Join(w.conds, " AND ")
+	query += " ORDER BY " + orderBy + " LIMIT $" + strconv.Itoa(len(w.args))
+	return listing{query: query, args: w.args, limit: limit}
+}
+
+// page cuts what a listing read to its page, and returns the cursor of the
+// next page, made from the page's last row; "" when no row follows.
+func page[T any](rows []T, limit int, next func(T) string) ([]T, string) {
+	if len(rows) <= limit {
+		return rows, ""
+	}
+	rows = rows[:limit]
+	return rows, next(rows[limit-1])
 }
 
 // collect scans every row with scan; no rows is a nil slice.

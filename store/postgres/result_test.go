@@ -35,7 +35,7 @@ func TestResultIsAsStored(t *testing.T) {
 	stored, err := s.PaymentByGatewayID(ctx, "nanopay", "pi_1")
 	require.NoError(t, err)
 	assert.Equal(t, res.Created[0], *stored)
-	entries, err := s.Entries(ctx, payments.EntryFilter{})
+	entries, _, err := s.Entries(ctx, payments.EntryFilter{})
 	require.NoError(t, err)
 	assert.Equal(t, res.Entries, entries)
 }

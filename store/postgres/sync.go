@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/payrail/payments"
+	"github.com/payrail/payments/internal/cursor"
 )
 
 // taskColumns are a sync task's columns: its entry (e) and the outbox row
@@ -28,11 +29,11 @@ func (s *Store) ClaimSync(ctx context.Context, c payments.SyncClaim) ([]payments
 	if err := s.usable(); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, s.sql(claimSyncQuery), c.Owner, c.Now, c.Now.Add(c.Lease), payments.EffectiveLimit(c.Limit))
+	rows, err := s.pool.Query(ctx, s.sql(claimSyncQuery), c.Owner, c.Now, c.Now.Add(c.Lease), cursor.Limit(c.Limit))
 	if err != nil {
 		return nil, fail("claim sync tasks", err)
 	}
-	list, err := collect(rows, scanTask)
+	list, err := collect(rows, func(row pgx.Row) (payments.SyncTask, error) { return scanTask(row) })
 	return list, fail("claim sync tasks", err)
 }
 
@@ -93,24 +94,43 @@ func (s *Store) taskMismatch(ctx context.Context, entryID, why string) error {
 	return fmt.Errorf("postgres: sync task %s (%s) %s: %w", entryID, state, why, payments.ErrConflict)
 }
 
-// SyncTasks implements payments.Store: oldest first.
-func (s *Store) SyncTasks(ctx context.Context, f payments.SyncFilter) ([]payments.SyncTask, error) {
+// SyncTasks implements payments.Store: in queue order, which is seq's; the
+// cursor is the last task's seq.
+func (s *Store) SyncTasks(ctx context.Context, f payments.SyncFilter) ([]payments.SyncTask, string, error) {
 	if err := s.usable(); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	query, args := syncTasksQuery(f)
-	rows, err := s.pool.Query(ctx, s.sql(query), args...)
+	l, err := syncTasksQuery(f)
 	if err != nil {
-		return nil, fail("list sync tasks", err)
+		return nil, "", fmt.Errorf("postgres: list sync tasks: %w", err)
 	}
-	list, err := collect(rows, scanTask)
-	return list, fail("list sync tasks", err)
+	rows, err := s.pool.Query(ctx, s.sql(l.query), l.args...)
+	if err != nil {
+		return nil, "", fail("list sync tasks", err)
+	}
+	list, err := collect(rows, func(row pgx.Row) (listedTask, error) {
+		var r listedTask
+		var err error
+		r.t, err = scanTask(row, &r.seq)
+		return r, err
+	})
+	if err != nil {
+		return nil, "", fail("list sync tasks", err)
+	}
+	list, next := page(list, l.limit, func(r listedTask) string { return cursor.EncodeSeq(r.seq) })
+	return column(list, func(r listedTask) payments.SyncTask { return r.t }), next, nil
 }
 
-// syncTasksQuery is the listing of the tasks f selects. Pending and parked
-// tasks are found through partial indexes, whose predicates are written
-// out for the prepared statement (see where.addPredicate).
-func syncTasksQuery(f payments.SyncFilter) (string, []any) {
+// listedTask is a sync task with its place in the queue.
+type listedTask struct {
+	t   payments.SyncTask
+	seq int64
+}
+
+// syncTasksQuery is the page of tasks f selects. Pending and parked tasks
+// are found through partial indexes, whose predicates are written out for
+// the prepared statement (see where.addPredicate).
+func syncTasksQuery(f payments.SyncFilter) (listing, error) {
 	var w where
 	w.add("t.state", string(f.State))
 	switch f.State {
@@ -119,9 +139,14 @@ func syncTasksQuery(f payments.SyncFilter) (string, []any) {
 	case payments.SyncParked:
 		w.addPredicate("t.state = 'parked'")
 	}
-	query := "SELECT " + taskColumns + " FROM {sync} t JOIN {entries} e ON e.id = t.entry_id" + w.sql() +
-		" ORDER BY t.seq LIMIT " + w.limit(f.Limit)
-	return query, w.args
+	if f.After != "" {
+		seq, err := cursor.DecodeSeq(f.After)
+		if err != nil {
+			return listing{}, err
+		}
+		w.addArgs("t.seq > %s", seq)
+	}
+	return w.listing("SELECT "+taskColumns+", t.seq FROM {sync} t JOIN {entries} e ON e.id = t.entry_id", "t.seq", f.Limit), nil
 }
 
 // RequeueSync implements payments.Store.
@@ -140,7 +165,9 @@ func (s *Store) RequeueSync(ctx context.Context, entryID string, now time.Time) 
 	return s.taskMismatch(ctx, entryID, "is not parked")
 }
 
-func scanTask(row pgx.Row) (payments.SyncTask, error) {
+// scanTask reads a row of taskColumns, and extra columns after them into
+// extra.
+func scanTask(row pgx.Row, extra ...any) (payments.SyncTask, error) {
 	var (
 		t                      payments.SyncTask
 		kind, currency, state  string
@@ -149,9 +176,9 @@ func scanTask(row pgx.Row) (payments.SyncTask, error) {
 		leaseUntil             *time.Time
 	)
 	e := &t.Entry
-	err := row.Scan(&e.ID, &e.Gateway, &kind, &e.GatewayRef, &e.GatewayPaymentID, &e.PaymentID, &e.Account,
+	err := row.Scan(append([]any{&e.ID, &e.Gateway, &kind, &e.GatewayRef, &e.GatewayPaymentID, &e.PaymentID, &e.Account,
 		&e.Amount.Amount, &currency, &e.Reference, &occurredAt, &recordedAt,
-		&state, &t.Attempts, &nextAttempt, &t.LastError, &t.LeaseOwner, &leaseUntil)
+		&state, &t.Attempts, &nextAttempt, &t.LastError, &t.LeaseOwner, &leaseUntil}, extra...)...)
 	e.Kind, e.Amount.Currency = payments.EntryKind(kind), payments.Currency(currency)
 	e.OccurredAt, e.RecordedAt = occurredAt.UTC(), recordedAt.UTC()
 	t.State, t.NextAttempt, t.LeaseUntil = payments.SyncState(state), nextAttempt.UTC(), fromNull(leaseUntil)

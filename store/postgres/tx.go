@@ -34,16 +34,25 @@ func pgCode(err error) string {
 	return ""
 }
 
+// errStaleRead fails a transaction that planned a batch from payments
+// another transaction has written since: one it took for new, or a gateway
+// id it gave a payment. Running it again plans from what is stored now.
+// Like a deadlock, it is no fault of the batch's: should it outlast the
+// retries, it is no payments.ErrConflict, which would have the webhook
+// reject the notification rather than let the gateway retry it.
+var errStaleRead = errors.New("postgres: a payment the batch was planned from was written meanwhile")
+
 // retryable reports whether a transaction failed only because it ran
 // concurrently with another one, so that running it again can succeed.
 func retryable(err error) bool {
 	code := pgCode(err)
-	return code == codeSerializationFailure || code == codeDeadlockDetected
+	return code == codeSerializationFailure || code == codeDeadlockDetected || errors.Is(err, errStaleRead)
 }
 
 // inTx runs fn in a READ COMMITTED transaction and commits it, running it
-// again from the start after a serialization failure or a deadlock. fn must
-// therefore build its results afresh on every call.
+// again from the start after a serialization failure, a deadlock or a
+// stale read (errStaleRead). fn must therefore build its results afresh
+// on every call.
 func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	if err := s.usable(); err != nil {
 		return err

@@ -17,6 +17,8 @@ func TestRetryable(t *testing.T) {
 		assert.Equal(t, want, retryable(err), code)
 	}
 	assert.False(t, retryable(context.Canceled))
+	assert.True(t, retryable(fmt.Errorf("%w: %w", errStaleRead, &pgconn.PgError{Code: "23505"})), "a stale read")
+	assert.NotErrorIs(t, errStaleRead, payments.ErrConflict, "a stale read is no fault of the batch's")
 }
 
 func TestFailMapsCodes(t *testing.T) {
