@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -136,10 +137,7 @@ func (b *Batch) Plan(ctx context.Context, lookup PaymentLookup) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	pl := &planner{
-		b: b, lookup: lookup, now: storedTime(b.Now),
-		mine: map[string]*Payment{}, found: map[string]*Payment{},
-	}
+	pl := &planner{b: b, lookup: lookup, now: storedTime(b.Now)}
 	pl.plan = &Plan{batch: b, now: pl.now}
 	for i := range b.Payments {
 		if err := pl.update(ctx, &b.Payments[i]); err != nil {
@@ -151,13 +149,14 @@ func (b *Batch) Plan(ctx context.Context, lookup PaymentLookup) (*Plan, error) {
 			return nil, err
 		}
 	}
-	for _, id := range pl.createdOrder {
-		pl.plan.Created = append(pl.plan.Created, *pl.mine[id])
-		pl.plan.Result.Created = append(pl.plan.Result.Created, *pl.mine[id])
+	for _, m := range pl.mine {
+		if m.created {
+			pl.plan.Created = append(pl.plan.Created, *m.p)
+		} else {
+			pl.plan.Updated = append(pl.plan.Updated, *m.p)
+		}
 	}
-	for _, id := range pl.updatedOrder {
-		pl.plan.Updated = append(pl.plan.Updated, *pl.mine[id])
-	}
+	pl.plan.Result.Created = pl.plan.Created
 	return pl.plan, nil
 }
 
@@ -189,19 +188,68 @@ func validateChanges(gateway string, updates []PaymentUpdate, entries []Entry) (
 	return out, nil
 }
 
-// planner is one Batch.Plan call.
+// planner is one Batch.Plan call. A batch names a payment or two, so its
+// memory is kept in slices searched in turn rather than in maps.
 type planner struct {
 	b      *Batch
 	lookup PaymentLookup
 	now    time.Time
 	plan   *Plan
 	// mine are the payments the batch creates or changes, as it leaves
-	// them, by library id; found memoizes look-ups by gateway id (nil
-	// for none) and by library id.
-	mine                       map[string]*Payment
-	found                      map[string]*Payment
-	createdOrder, updatedOrder []string
-	byEntryID                  map[string]int
+	// them, in the order it first touched them.
+	mine []minePayment
+	// looked memoizes the look-ups made, nil for none found.
+	looked []lookedUp
+}
+
+type minePayment struct {
+	p       *Payment
+	created bool
+}
+
+type lookedUp struct {
+	byGatewayID bool
+	key         string
+	p           *Payment
+}
+
+// own returns the batch's copy of the payment with the library id, or nil.
+func (pl *planner) own(id string) *Payment {
+	for _, m := range pl.mine {
+		if m.p.ID == id {
+			return m.p
+		}
+	}
+	return nil
+}
+
+// find memoizes one look-up.
+func (pl *planner) find(ctx context.Context, byGatewayID bool, key string) (*Payment, error) {
+	for _, l := range pl.looked {
+		if l.byGatewayID == byGatewayID && l.key == key {
+			return l.p, nil
+		}
+	}
+	var p *Payment
+	var err error
+	if byGatewayID {
+		p, err = pl.lookup.PaymentByGatewayID(ctx, pl.b.Gateway, key)
+	} else {
+		p, err = pl.lookup.PaymentByID(ctx, key)
+	}
+	if err != nil {
+		return nil, err
+	}
+	pl.looked = append(pl.looked, lookedUp{byGatewayID, key, p})
+	// Remember it under its other key too: an entry may name by gateway
+	// id the payment an update named by library id.
+	switch {
+	case p != nil && byGatewayID:
+		pl.looked = append(pl.looked, lookedUp{false, p.ID, p})
+	case p != nil && p.GatewayID != "" && p.Gateway == pl.b.Gateway:
+		pl.looked = append(pl.looked, lookedUp{true, p.GatewayID, p})
+	}
+	return p, nil
 }
 
 // byGatewayID returns the batch's copy, a stored payment, or nil.
@@ -211,29 +259,16 @@ func (pl *planner) byGatewayID(ctx context.Context, gatewayID string) (*Payment,
 	}
 	// The batch may have created the payment, or given a stored one this
 	// gateway id.
-	for _, ids := range [][]string{pl.createdOrder, pl.updatedOrder} {
-		for _, id := range ids {
-			if p := pl.mine[id]; p.GatewayID == gatewayID {
-				return p, nil
-			}
+	for _, m := range pl.mine {
+		if m.p.GatewayID == gatewayID {
+			return m.p, nil
 		}
 	}
-	key := "g\x00" + gatewayID
-	p, seen := pl.found[key]
-	if !seen {
-		var err error
-		if p, err = pl.lookup.PaymentByGatewayID(ctx, pl.b.Gateway, gatewayID); err != nil {
-			return nil, err
-		}
-		pl.found[key] = p
-		if p != nil {
-			pl.found["p\x00"+p.ID] = p
-		}
+	p, err := pl.find(ctx, true, gatewayID)
+	if p == nil || err != nil {
+		return nil, err
 	}
-	if p == nil {
-		return nil, nil
-	}
-	if q, ok := pl.mine[p.ID]; ok {
+	if q := pl.own(p.ID); q != nil {
 		return q, nil
 	}
 	return p, nil
@@ -241,19 +276,10 @@ func (pl *planner) byGatewayID(ctx context.Context, gatewayID string) (*Payment,
 
 // byID returns the batch's copy, a stored payment, or nil.
 func (pl *planner) byID(ctx context.Context, id string) (*Payment, error) {
-	if q, ok := pl.mine[id]; ok {
+	if q := pl.own(id); q != nil {
 		return q, nil
 	}
-	key := "p\x00" + id
-	p, seen := pl.found[key]
-	if !seen {
-		var err error
-		if p, err = pl.lookup.PaymentByID(ctx, id); err != nil {
-			return nil, err
-		}
-		pl.found[key] = p
-	}
-	return p, nil
+	return pl.find(ctx, false, id)
 }
 
 // update applies one payment update.
@@ -270,6 +296,9 @@ func (pl *planner) update(ctx context.Context, u *PaymentUpdate) error {
 		if p != nil && p.Gateway != gateway {
 			return fmt.Errorf("payments: payment %s belongs to %s, not %s: %w", p.ID, p.Gateway, gateway, ErrConflict)
 		}
+	}
+	if err := pl.checkAccount(u.Account, "payment update "+u.GatewayID); err != nil {
+		return err
 	}
 	merged := *u
 	if merged.Account == "" {
@@ -314,18 +343,20 @@ func (pl *planner) create(u *PaymentUpdate) error {
 		p.ID = newID("pay")
 	}
 	merge(p, u, pl.now)
-	pl.mine[p.ID] = p
-	pl.createdOrder = append(pl.createdOrder, p.ID)
+	pl.mine = append(pl.mine, minePayment{p: p, created: true})
 	return nil
 }
 
 // write makes p the batch's version of a payment it created or changed.
 func (pl *planner) write(p *Payment) {
-	if _, ok := pl.mine[p.ID]; !ok {
-		pl.updatedOrder = append(pl.updatedOrder, p.ID)
+	for i := range pl.mine {
+		if pl.mine[i].p.ID == p.ID {
+			*pl.mine[i].p = *p
+			return
+		}
 	}
 	c := *p
-	pl.mine[p.ID] = &c
+	pl.mine = append(pl.mine, minePayment{p: &c})
 }
 
 // checkAccount refuses a payment or an entry of another account than the
@@ -368,7 +399,7 @@ func merge(p *Payment, u *PaymentUpdate, now time.Time) bool {
 
 // entry attributes, links and times one entry.
 func (pl *planner) entry(ctx context.Context, e Entry) error {
-	if i, seen := pl.byEntryID[e.ID]; seen {
+	if i := pl.plan.entryIndex(e.ID); i >= 0 {
 		first := pl.plan.Entries[i]
 		if e.Account == "" {
 			e.Account = first.Account // the same movement's, attributed alike
@@ -411,13 +442,19 @@ func (pl *planner) entry(ctx context.Context, e Entry) error {
 	if e.OccurredAt.IsZero() {
 		e.OccurredAt = pl.now
 	}
-	if pl.byEntryID == nil {
-		pl.byEntryID = map[string]int{}
-	}
-	pl.byEntryID[e.ID] = len(pl.plan.Entries)
 	pl.plan.order = append(pl.plan.order, len(pl.plan.Entries))
 	pl.plan.Entries = append(pl.plan.Entries, e)
 	return nil
+}
+
+// entryIndex returns the index in Entries of the entry with the id, or -1.
+func (p *Plan) entryIndex(id string) int {
+	for i := range p.Entries {
+		if p.Entries[i].ID == id {
+			return i
+		}
+	}
+	return -1
 }
 
 // Settle completes the plan once the Store has inserted Entries: recorded
@@ -429,12 +466,18 @@ func (p *Plan) Settle(recorded map[string]Entry) error {
 	if p.settled {
 		return fmt.Errorf("payments: plan settled twice: %w", ErrInvalidInput)
 	}
-	fresh := make([]bool, len(p.Entries))
+	// Settled even when it fails: a failed plan is never persisted, and is
+	// not settled again from the state the failure left.
+	p.settled = true
+	// An entry is fresh until found recorded, and emitted once it has
+	// been reported as new: a repeat of it in the batch is a duplicate.
+	const fresh, emitted = 1, 2
+	state := make([]uint8, len(p.Entries))
 	for i := range p.Entries {
 		e := &p.Entries[i]
 		old, taken := recorded[e.ID]
 		if !taken {
-			fresh[i] = true
+			state[i] = fresh
 			continue
 		}
 		if !sameMovement(&old, e) {
@@ -443,17 +486,15 @@ func (p *Plan) Settle(recorded map[string]Entry) error {
 		p.Entries[i] = old
 	}
 	res := &p.Result
-	balances := map[balanceKey]int{}
-	emitted := make([]bool, len(p.Entries))
 	for _, i := range p.order {
 		e := p.Entries[i]
-		if !fresh[i] || emitted[i] {
+		if state[i] != fresh {
 			res.Duplicates = append(res.Duplicates, e)
 			continue
 		}
-		emitted[i] = true
+		state[i] = emitted
 		res.Entries = append(res.Entries, e)
-		if err := p.addToBalance(balances, e); err != nil {
+		if err := p.addToBalance(e); err != nil {
 			return err
 		}
 		t := SyncTask{Entry: e, State: SyncPending, NextAttempt: p.now}
@@ -471,21 +512,16 @@ func (p *Plan) Settle(recorded map[string]Entry) error {
 			p.Resolves = j.ReplayOf
 		}
 	}
-	p.settled = true
 	return nil
 }
 
-type balanceKey struct {
-	account  string
-	currency Currency
-}
-
-func (p *Plan) addToBalance(balances map[balanceKey]int, e Entry) error {
-	k := balanceKey{e.Account, e.Amount.Currency}
-	i, ok := balances[k]
-	if !ok {
+// addToBalance adds a new entry to its balance's change.
+func (p *Plan) addToBalance(e Entry) error {
+	i := slices.IndexFunc(p.Balances, func(c BalanceChange) bool {
+		return c.Account == e.Account && c.Currency == e.Amount.Currency
+	})
+	if i < 0 {
 		i = len(p.Balances)
-		balances[k] = i
 		p.Balances = append(p.Balances, BalanceChange{Account: e.Account, Currency: e.Amount.Currency})
 	}
 	c, err := p.Balances[i].Then(BalanceChange{

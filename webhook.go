@@ -2,7 +2,6 @@ package payments
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -192,8 +191,8 @@ func (s *Service) reply(g Gateway, req *WebhookRequest, res *WebhookResult, err 
 	}
 	res.Reply = WebhookReply{Status: status, ContentType: "text/plain; charset=utf-8", Body: []byte(http.StatusText(status) + "\n")}
 	if status == http.StatusOK {
-		body, _ := json.Marshal(map[string]Outcome{"outcome": res.Notification.Outcome})
-		res.Reply.ContentType, res.Reply.Body = "application/json", append(body, '\n')
+		res.Reply.ContentType = "application/json"
+		res.Reply.Body = []byte(`{"outcome":"` + string(res.Notification.Outcome) + `"}` + "\n")
 	}
 	r, ok := g.(WebhookReplier)
 	if !ok {

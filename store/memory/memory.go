@@ -137,9 +137,12 @@ func (s *Store) Commit(ctx context.Context, b *payments.Batch) (*payments.BatchR
 			return nil, err
 		}
 	}
-	recorded := map[string]payments.Entry{}
+	var recorded map[string]payments.Entry
 	for _, e := range plan.Entries {
 		if old, ok := s.entries[e.ID]; ok {
+			if recorded == nil {
+				recorded = map[string]payments.Entry{}
+			}
 			recorded[e.ID] = *old
 		}
 	}
