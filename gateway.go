@@ -42,8 +42,15 @@ func (c *Changes) Empty() bool { return len(c.Payments) == 0 && len(c.Entries) =
 // sign matches its kind), taking gateway as the gateway of entries that name
 // none. A driver's tests use it on what the driver reports.
 func (c *Changes) Validate(gateway string) error {
-	_, err := validateChanges(gateway, c.Payments, c.Entries)
-	return err
+	if err := validateUpdates(c.Payments); err != nil {
+		return err
+	}
+	for _, e := range c.Entries {
+		if err := validateEntry(gateway, &e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // HeaderNamer is implemented by drivers that need request headers; the

@@ -133,18 +133,21 @@ func (b *Batch) Plan(ctx context.Context, lookup PaymentLookup) (*Plan, error) {
 	if b.Notification != nil && b.Notification.ID == "" {
 		return nil, fmt.Errorf("payments: notification without id: %w", ErrInvalidInput)
 	}
-	entries, err := validateChanges(b.Gateway, b.Payments, b.Entries)
-	if err != nil {
+	if err := validateUpdates(b.Payments); err != nil {
 		return nil, err
 	}
 	pl := &planner{b: b, lookup: lookup, now: storedTime(b.Now)}
-	pl.plan = &Plan{batch: b, now: pl.now}
+	pl.plan = &Plan{batch: b, now: pl.now,
+		Entries: make([]Entry, 0, len(b.Entries)), order: make([]int, 0, len(b.Entries))}
 	for i := range b.Payments {
 		if err := pl.update(ctx, &b.Payments[i]); err != nil {
 			return nil, err
 		}
 	}
-	for _, e := range entries {
+	for _, e := range b.Entries {
+		if err := validateEntry(b.Gateway, &e); err != nil {
+			return nil, err
+		}
 		if err := pl.entry(ctx, e); err != nil {
 			return nil, err
 		}
@@ -160,32 +163,30 @@ func (b *Batch) Plan(ctx context.Context, lookup PaymentLookup) (*Plan, error) {
 	return pl.plan, nil
 }
 
-// validateChanges checks every update and entry and returns copies of the
-// entries with their gateway and id filled in.
-func validateChanges(gateway string, updates []PaymentUpdate, entries []Entry) ([]Entry, error) {
+// validateUpdates checks every payment update.
+func validateUpdates(updates []PaymentUpdate) error {
 	for i := range updates {
 		u := &updates[i]
 		if u.GatewayID == "" && u.PaymentID == "" {
-			return nil, fmt.Errorf("payments: payment update without gateway id or payment id: %w", ErrInvalidInput)
+			return fmt.Errorf("payments: payment update without gateway id or payment id: %w", ErrInvalidInput)
 		}
 		if u.Status != "" && !u.Status.Valid() {
-			return nil, fmt.Errorf("payments: payment %s: unknown status %q: %w", u.GatewayID, u.Status, ErrInvalidInput)
+			return fmt.Errorf("payments: payment %s: unknown status %q: %w", u.GatewayID, u.Status, ErrInvalidInput)
 		}
 	}
-	out := make([]Entry, len(entries))
-	for i, e := range entries {
-		if e.Gateway == "" {
-			e.Gateway = gateway
-		}
-		if e.Gateway != gateway {
-			return nil, fmt.Errorf("payments: entry %s of gateway %q in a %q batch: %w", e.GatewayRef, e.Gateway, gateway, ErrInvalidInput)
-		}
-		if err := e.validate(); err != nil {
-			return nil, err
-		}
-		out[i] = e
+	return nil
+}
+
+// validateEntry checks one entry of gateway's, filling in its gateway and
+// its id.
+func validateEntry(gateway string, e *Entry) error {
+	if e.Gateway == "" {
+		e.Gateway = gateway
 	}
-	return out, nil
+	if e.Gateway != gateway {
+		return fmt.Errorf("payments: entry %s of gateway %q in a %q batch: %w", e.GatewayRef, e.Gateway, gateway, ErrInvalidInput)
+	}
+	return e.validate()
 }
 
 // planner is one Batch.Plan call. A batch names a payment or two, so its
@@ -297,7 +298,7 @@ func (pl *planner) update(ctx context.Context, u *PaymentUpdate) error {
 			return fmt.Errorf("payments: payment %s belongs to %s, not %s: %w", p.ID, p.Gateway, gateway, ErrConflict)
 		}
 	}
-	if err := pl.checkAccount(u.Account, "payment update "+u.GatewayID); err != nil {
+	if err := pl.checkAccount(u.Account, "payment update", u.GatewayID); err != nil {
 		return err
 	}
 	merged := *u
@@ -313,7 +314,7 @@ func (pl *planner) update(ctx context.Context, u *PaymentUpdate) error {
 	if p.GatewayID != "" && u.GatewayID != "" && p.GatewayID != u.GatewayID {
 		return fmt.Errorf("payments: payment %s has gateway id %s, not %s: %w", p.ID, p.GatewayID, u.GatewayID, ErrConflict)
 	}
-	if err := pl.checkAccount(p.Account, "payment "+p.ID); err != nil {
+	if err := pl.checkAccount(p.Account, "payment", p.ID); err != nil {
 		return err
 	}
 	// When p was found by PaymentID, u.GatewayID was looked up first and
@@ -361,9 +362,9 @@ func (pl *planner) write(p *Payment) {
 
 // checkAccount refuses a payment or an entry of another account than the
 // one the batch vouches for.
-func (pl *planner) checkAccount(account, what string) error {
+func (pl *planner) checkAccount(account, what, id string) error {
 	if pl.b.Account != "" && account != "" && account != pl.b.Account {
-		return fmt.Errorf("payments: %s belongs to another account than %s: %w", what, pl.b.Account, ErrConflict)
+		return fmt.Errorf("payments: %s %s belongs to another account than %s: %w", what, id, pl.b.Account, ErrConflict)
 	}
 	return nil
 }
@@ -415,7 +416,7 @@ func (pl *planner) entry(ctx context.Context, e Entry) error {
 		return err
 	}
 	if p != nil {
-		if err := pl.checkAccount(p.Account, "payment "+p.ID); err != nil {
+		if err := pl.checkAccount(p.Account, "payment", p.ID); err != nil {
 			return err
 		}
 		e.PaymentID = p.ID
@@ -426,7 +427,7 @@ func (pl *planner) entry(ctx context.Context, e Entry) error {
 			e.Reference = p.Reference
 		}
 	}
-	if err := pl.checkAccount(e.Account, "entry "+e.ID); err != nil {
+	if err := pl.checkAccount(e.Account, "entry", e.ID); err != nil {
 		return err
 	}
 	if e.Account == "" {
@@ -472,7 +473,12 @@ func (p *Plan) Settle(recorded map[string]Entry) error {
 	// An entry is fresh until found recorded, and emitted once it has
 	// been reported as new: a repeat of it in the batch is a duplicate.
 	const fresh, emitted = 1, 2
-	state := make([]uint8, len(p.Entries))
+	var small [8]uint8
+	state := small[:0]
+	if len(p.Entries) > len(small) {
+		state = make([]uint8, len(p.Entries))
+	}
+	state = state[:len(p.Entries)]
 	for i := range p.Entries {
 		e := &p.Entries[i]
 		old, taken := recorded[e.ID]

@@ -159,6 +159,9 @@ func detailOf(parseErr, commitErr error) string {
 }
 
 func (s *Service) logOutcome(ctx context.Context, n *Notification, err error) {
+	if err == nil {
+		return // recorded, duplicate or ignored: nothing to look at
+	}
 	args := []any{"gateway", n.Gateway, "notification", n.ID, "error", err}
 	switch n.Outcome {
 	case OutcomeRejected:
