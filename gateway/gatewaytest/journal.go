@@ -2,6 +2,8 @@ package gatewaytest
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -9,39 +11,61 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payrail/payments"
+	"github.com/payrail/payments/store/memory"
 )
 
 // The checks of what happens to a notification after it arrived: replayed
 // from the journal, and parked until the host says whose money it is.
 
-// checkReplay journals a notification as the Service does when its Store
-// failed (only the headers the driver names), signed long before the
-// driver's tolerance, and replays it: the driver verifies it again, without
-// the freshness window, from nothing but what the journal kept.
+// checkReplay has the Service journal a notification signed long before
+// the driver's tolerance while its Store is down, as the row of a webhook
+// that failed, and replays it: the driver verifies it again, without the
+// freshness window, from nothing but what the journal kept (the headers
+// the driver names with payments.HeaderNamer, the raw body).
 func checkReplay(t *testing.T, h *Harness) {
-	w := newWorld(t, h)
+	store := &downOnce{Store: memory.New()}
+	svc, err := payments.New(store, payments.WithGateway(h.Gateway))
+	require.NoError(t, err)
 	ctx := context.Background()
 	at := time.Now()
 	if h.Tolerance > 0 {
 		at = at.Add(-2*h.Tolerance - time.Minute)
 	}
+	// Replay marks it as a host's own replay, so that its age is no
+	// reason to refuse it; the Store being down is what journals it failed.
 	req := h.Valid(t, at)
-	row := &payments.Notification{
-		ID: "ntf_gatewaytest_replay", Gateway: w.name, ReceivedAt: at, RemoteAddr: req.RemoteAddr,
-		Header: journaled(h.Gateway, req.Header), Body: req.Body,
-		Verified: true, Outcome: payments.OutcomeFailed, Detail: "store: unavailable",
-	}
-	require.NoError(t, w.store.AppendNotification(ctx, row))
+	req.Replay = true
+	store.down.Store(true)
+	failed, err := svc.HandleWebhook(ctx, h.Gateway.Name(), req)
+	require.Error(t, err)
+	require.Equal(t, payments.OutcomeFailed, failed.Notification.Outcome, failed.Notification.Detail)
+	require.True(t, failed.Notification.Verified)
 
-	res, err := w.svc.Replay(ctx, row.ID)
+	res, err := svc.Replay(ctx, failed.Notification.ID)
 	require.NoError(t, err)
 	require.Equal(t, payments.OutcomeRecorded, res.Notification.Outcome, res.Notification.Detail)
 	assert.NotEmpty(t, res.Recorded.Entries)
-	assert.Equal(t, row.ID, res.Notification.ReplayOf)
-	again, err := w.svc.Replay(ctx, row.ID)
+	assert.Equal(t, failed.Notification.ID, res.Notification.ReplayOf)
+	again, err := svc.Replay(ctx, failed.Notification.ID)
 	require.NoError(t, err)
 	assert.Equal(t, payments.OutcomeDuplicate, again.Notification.Outcome, again.Notification.Detail)
-	assert.Len(t, w.entries(payments.EntryFilter{Gateway: w.name}), len(res.Recorded.Entries))
+	entries, _, err := svc.Entries(ctx, payments.EntryFilter{Gateway: h.Gateway.Name()})
+	require.NoError(t, err)
+	assert.Len(t, entries, len(res.Recorded.Entries))
+}
+
+// downOnce is a Store whose next Commit fails, as a database that is down
+// would, while its journal still works.
+type downOnce struct {
+	payments.Store
+	down atomic.Bool
+}
+
+func (s *downOnce) Commit(ctx context.Context, b *payments.Batch) (*payments.BatchResult, error) {
+	if s.down.CompareAndSwap(true, false) {
+		return nil, errors.New("gatewaytest: the store is down")
+	}
+	return s.Store.Commit(ctx, b)
 }
 
 // checkAttribute: money no account can be found for is parked and

@@ -3,7 +3,6 @@ package gatewaytest
 import (
 	"bytes"
 	"context"
-	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -123,22 +122,6 @@ func (w *world) requests() int {
 	w.t.Helper()
 	require.NotNil(w.t, w.h.Requests, "Harness.Requests: the driver is a payments.Capturer, payments.Canceler or payments.Refunder")
 	return w.h.Requests()
-}
-
-// journaled keeps of h what the Service's journal keeps: only the headers
-// the driver names (payments.HeaderNamer), under their canonical names.
-func journaled(g payments.Gateway, h http.Header) http.Header {
-	hn, ok := g.(payments.HeaderNamer)
-	if !ok {
-		return nil
-	}
-	kept := http.Header{}
-	for _, name := range hn.WebhookHeaders() {
-		if v := h.Values(name); len(v) > 0 {
-			kept[http.CanonicalHeaderKey(name)] = append([]string(nil), v...)
-		}
-	}
-	return kept
 }
 
 func cloneRequest(r *payments.WebhookRequest) *payments.WebhookRequest {
