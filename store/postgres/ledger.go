@@ -15,25 +15,10 @@ import (
 // Entries implements payments.Store; entries come ordered by RecordedAt,
 // then ID, and the cursor is the last one's (RecordedAt, ID).
 func (s *Store) Entries(ctx context.Context, f payments.EntryFilter) ([]payments.Entry, string, error) {
-	if err := s.usable(); err != nil {
-		return nil, "", err
-	}
 	l, err := entriesQuery(f)
-	if err != nil {
-		return nil, "", fmt.Errorf("postgres: list entries: %w", err)
-	}
-	rows, err := s.pool.Query(ctx, s.sql(l.query), l.args...)
-	if err != nil {
-		return nil, "", fail("list entries", err)
-	}
-	list, err := collect(rows, scanEntry)
-	if err != nil {
-		return nil, "", fail("list entries", err)
-	}
-	list, next := page(list, l.limit, func(e payments.Entry) string {
+	return list(ctx, s, "entries", l, err, scanEntry, func(e payments.Entry) string {
 		return cursor.Encode(cursor.Key{At: e.RecordedAt, ID: e.ID})
 	})
-	return list, next, nil
 }
 
 // entriesQuery is the page of entries f selects. Entries have no index by

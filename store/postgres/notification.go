@@ -85,30 +85,19 @@ func (s *Store) Notification(ctx context.Context, id string) (*payments.Notifica
 // (received_at, seq), which no later row can come before: seq grows with
 // every row journaled.
 func (s *Store) Notifications(ctx context.Context, f payments.NotificationFilter) ([]payments.Notification, string, error) {
-	if err := s.usable(); err != nil {
-		return nil, "", err
-	}
 	l, err := notificationsQuery(f)
-	if err != nil {
-		return nil, "", fmt.Errorf("postgres: list notifications: %w", err)
-	}
-	rows, err := s.pool.Query(ctx, s.sql(l.query), l.args...)
-	if err != nil {
-		return nil, "", fail("list notifications", err)
-	}
-	list, err := collect(rows, func(row pgx.Row) (listedNotification, error) {
+	rows, next, err := list(ctx, s, "notifications", l, err, func(row pgx.Row) (listedNotification, error) {
 		var r listedNotification
 		var err error
 		r.n, err = scanNotification(row, &r.seq)
 		return r, err
-	})
-	if err != nil {
-		return nil, "", fail("list notifications", err)
-	}
-	list, next := page(list, l.limit, func(r listedNotification) string {
+	}, func(r listedNotification) string {
 		return cursor.Encode(cursor.Key{At: r.n.ReceivedAt, ID: strconv.FormatInt(r.seq, 10)})
 	})
-	return column(list, func(r listedNotification) payments.Notification { return r.n }), next, nil
+	if err != nil {
+		return nil, "", err
+	}
+	return column(rows, func(r listedNotification) payments.Notification { return r.n }), next, nil
 }
 
 // listedNotification is a journal row with its place in the journal.

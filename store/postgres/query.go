@@ -93,3 +93,26 @@ func collect[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
 	}
 	return out, rows.Err()
 }
+
+// list runs the page query a filter made (or the error making it failed
+// with), scans its rows and cuts the extra one off into the next page's
+// cursor, made from the page's last row by next.
+func list[T any](ctx context.Context, s *Store, what string, l listing, err error,
+	scan func(pgx.Row) (T, error), next func(T) string) ([]T, string, error) {
+	if err := s.usable(); err != nil {
+		return nil, "", err
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("postgres: list %s: %w", what, err)
+	}
+	rows, err := s.pool.Query(ctx, s.sql(l.query), l.args...)
+	if err != nil {
+		return nil, "", fail("list "+what, err)
+	}
+	all, err := collect(rows, scan)
+	if err != nil {
+		return nil, "", fail("list "+what, err)
+	}
+	all, cur := page(all, l.limit, next)
+	return all, cur, nil
+}

@@ -97,28 +97,17 @@ func (s *Store) taskMismatch(ctx context.Context, entryID, why string) error {
 // SyncTasks implements payments.Store: in queue order, which is seq's; the
 // cursor is the last task's seq.
 func (s *Store) SyncTasks(ctx context.Context, f payments.SyncFilter) ([]payments.SyncTask, string, error) {
-	if err := s.usable(); err != nil {
-		return nil, "", err
-	}
 	l, err := syncTasksQuery(f)
-	if err != nil {
-		return nil, "", fmt.Errorf("postgres: list sync tasks: %w", err)
-	}
-	rows, err := s.pool.Query(ctx, s.sql(l.query), l.args...)
-	if err != nil {
-		return nil, "", fail("list sync tasks", err)
-	}
-	list, err := collect(rows, func(row pgx.Row) (listedTask, error) {
+	rows, next, err := list(ctx, s, "sync tasks", l, err, func(row pgx.Row) (listedTask, error) {
 		var r listedTask
 		var err error
 		r.t, err = scanTask(row, &r.seq)
 		return r, err
-	})
+	}, func(r listedTask) string { return cursor.EncodeSeq(r.seq) })
 	if err != nil {
-		return nil, "", fail("list sync tasks", err)
+		return nil, "", err
 	}
-	list, next := page(list, l.limit, func(r listedTask) string { return cursor.EncodeSeq(r.seq) })
-	return column(list, func(r listedTask) payments.SyncTask { return r.t }), next, nil
+	return column(rows, func(r listedTask) payments.SyncTask { return r.t }), next, nil
 }
 
 // listedTask is a sync task with its place in the queue.
