@@ -37,6 +37,12 @@ var (
 	// The Service journals such notifications as parked instead of dropping
 	// them, so the host can attribute and replay them.
 	ErrUnattributed = errors.New("no account for payment")
+
+	// ErrMismatch reports money that does not match its payment: a
+	// currency other than the payment's, or a charge above the payment's
+	// amount that the gateway did not report as an overpayment. The
+	// Service parks such notifications for review instead of booking them.
+	ErrMismatch = errors.New("money does not match its payment")
 )
 
 // permanentError marks a BalanceService failure that retrying cannot fix.

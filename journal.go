@@ -3,6 +3,7 @@ package payments
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // Notifications lists one page of the journal of inbound notifications,
@@ -80,4 +81,56 @@ func (s *Service) replay(ctx context.Context, notificationID string, a Attributi
 		n.Detail = "attributed to " + a.Account
 	}
 	return s.handle(ctx, g, req, &n, a)
+}
+
+// JournalRetention says how long the journal keeps its rows, by outcome;
+// zero keeps them for ever. Parked and failed rows are only ever pruned once
+// a replay has resolved them (Notification.ResolvedBy): until then they are
+// money or a delivery waiting for the host.
+type JournalRetention struct {
+	Recorded, Duplicate, Ignored, Rejected, Parked, Failed time.Duration
+	// Every is how often Run prunes; 0 means hourly.
+	Every time.Duration
+}
+
+// DefaultJournalRetention keeps what records money for ever and prunes what
+// anyone can send: rejected rows after 30 days, ignored ones after 90.
+var DefaultJournalRetention = JournalRetention{Rejected: 30 * 24 * time.Hour, Ignored: 90 * 24 * time.Hour}
+
+// WithJournalRetention sets how long the journal keeps its rows; Run prunes
+// by it (DefaultJournalRetention unless set). JournalRetention{} keeps
+// everything.
+func WithJournalRetention(r JournalRetention) Option {
+	return func(s *Service) error { s.retention = r; return nil }
+}
+
+// PruneJournal deletes the journal rows the Service's JournalRetention no
+// longer keeps, a thousand at a time, and reports how many. Run calls it on
+// the retention's schedule; a host that does not Run calls it itself.
+func (s *Service) PruneJournal(ctx context.Context) (int, error) {
+	now := s.now()
+	total := 0
+	for _, r := range []struct {
+		outcome Outcome
+		age     time.Duration
+	}{
+		{OutcomeRecorded, s.retention.Recorded}, {OutcomeDuplicate, s.retention.Duplicate},
+		{OutcomeIgnored, s.retention.Ignored}, {OutcomeRejected, s.retention.Rejected},
+		{OutcomeParked, s.retention.Parked}, {OutcomeFailed, s.retention.Failed},
+	} {
+		if r.age <= 0 {
+			continue
+		}
+		for {
+			n, err := s.store.PruneNotifications(ctx, NotificationPrune{Outcome: r.outcome, Before: now.Add(-r.age), Limit: DefaultListLimit})
+			total += n
+			if err != nil {
+				return total, fmt.Errorf("payments: prune %s notifications: %w", r.outcome, err)
+			}
+			if n < DefaultListLimit {
+				break
+			}
+		}
+	}
+	return total, nil
 }

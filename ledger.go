@@ -60,6 +60,12 @@ type Entry struct {
 	// the Store committed the entry.
 	OccurredAt time.Time
 	RecordedAt time.Time
+	// Overpayment is set by a driver whose gateway itself reports that more
+	// was paid than the payment asked for (Cryptomus's paid_over): the
+	// ledger books such a charge, where it parks any other charge above its
+	// payment's amount (ErrMismatch). It is an instruction to the ledger,
+	// not stored.
+	Overpayment bool
 }
 
 // EntryID derives the id of the entry with key (gateway, kind, gatewayRef).

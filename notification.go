@@ -36,7 +36,13 @@ type Notification struct {
 	// Header holds only the headers the driver needs (see HeaderNamer), so
 	// the journal never keeps cookies or authorization headers.
 	Header http.Header
-	Body   []byte
+	// Body is the raw body, byte for byte, of a notification that
+	// verified. Of one that did not, which anyone can send, the journal
+	// keeps only the first UnverifiedBodyPrefix bytes, with BodyLen and
+	// BodySHA256 (hex) of the whole body; both are zero when Body is whole.
+	Body       []byte
+	BodyLen    int64
+	BodySHA256 string
 	// Verified reports whether the driver authenticated it.
 	Verified bool
 	Outcome  Outcome
@@ -55,6 +61,22 @@ type Notification struct {
 	// carried, or found it recorded: the id of that replay's row. A parked
 	// row without it still waits for the host.
 	ResolvedBy string
+}
+
+// UnverifiedBodyPrefix is how much of the body of a notification that did
+// not verify the journal keeps: enough to see what was sent, too little for
+// a sender without the gateway's key to fill the disk with.
+const UnverifiedBodyPrefix = 4 << 10
+
+// NotificationPrune selects journal rows to delete (Store.PruneNotifications).
+type NotificationPrune struct {
+	// Outcome is the outcome of the rows to delete.
+	Outcome Outcome
+	// Before: rows received at or after it are kept.
+	Before time.Time
+	// Limit caps how many rows one call deletes, so that pruning a large
+	// journal never holds a long transaction; 0 means DefaultListLimit.
+	Limit int
 }
 
 // NotificationFilter selects journal rows, newest first. Empty fields match

@@ -36,6 +36,7 @@ func (s *Service) Checkout(ctx context.Context, gateway string, req CheckoutRequ
 		Amount:    req.Amount,
 		Reference: req.Reference,
 		Status:    StatusPending,
+		Version:   1,
 		Metadata:  req.Metadata,
 		CreatedAt: now,
 		UpdatedAt: now,

@@ -86,7 +86,12 @@ type Payment struct {
 	// CaptureBefore is the deadline for capturing an authorized payment.
 	CaptureBefore time.Time
 	// Metadata is sent to the gateway with the checkout and kept here.
-	Metadata  map[string]string
+	Metadata map[string]string
+	// Version counts the payment's changes: 1 when it is created, one more
+	// with every change the ledger applies. Events carry the payment as it
+	// is after the change, so a subscriber that receives them out of order
+	// drops one whose Version is not above the last it applied.
+	Version   int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

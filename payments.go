@@ -31,8 +31,9 @@ type Service struct {
 	sync     SyncOptions
 	// instance names this Service in the owners of the sync leases it
 	// takes (see leaseOwner).
-	instance string
-	events   *broker
+	instance  string
+	events    *broker
+	retention JournalRetention
 }
 
 // Option configures a Service.
@@ -98,13 +99,14 @@ func New(store Store, opts ...Option) (*Service, error) {
 		return nil, fmt.Errorf("payments: nil store: %w", ErrInvalidInput)
 	}
 	s := &Service{
-		store:    store,
-		gateways: map[string]Gateway{},
-		log:      slog.New(slog.DiscardHandler),
-		now:      time.Now,
-		sync:     SyncOptions{}.withDefaults(),
-		instance: newID("svc"),
-		events:   &broker{},
+		store:     store,
+		gateways:  map[string]Gateway{},
+		log:       slog.New(slog.DiscardHandler),
+		now:       time.Now,
+		sync:      SyncOptions{}.withDefaults(),
+		instance:  newID("svc"),
+		events:    &broker{},
+		retention: DefaultJournalRetention,
 	}
 	for _, opt := range opts {
 		if err := opt(s); err != nil {

@@ -123,8 +123,13 @@ func (c BalanceChange) Then(next BalanceChange) (BalanceChange, error) {
 //     fails with ErrUnattributed. It is linked to its payment and takes the
 //     payment's reference when it has none. The same id twice in a batch is
 //     one entry, or ErrConflict when the two differ.
+//   - Money must match its payment: an entry in another currency than its
+//     payment's, or a charge above the payment's amount that the gateway
+//     did not flag as an Overpayment, fails the batch with ErrMismatch
+//     (the Service parks it for review).
 //   - Batch.Account: a payment or entry of the batch that already has
 //     another account is ErrConflict.
+//   - Version: a created payment is version 1; each change adds one.
 //   - Times are kept as a Store keeps them: UTC, to the microsecond.
 func (b *Batch) Plan(ctx context.Context, lookup PaymentLookup) (*Plan, error) {
 	if b.Gateway == "" {
@@ -324,6 +329,7 @@ func (pl *planner) update(ctx context.Context, u *PaymentUpdate) error {
 	if !merge(&next, &merged, pl.now) {
 		return nil
 	}
+	next.Version++
 	pl.write(&next)
 	if next.Status != from {
 		pl.plan.Result.Changes = append(pl.plan.Result.Changes, StatusChange{Payment: next, From: from, To: next.Status})
@@ -339,7 +345,7 @@ func (pl *planner) create(u *PaymentUpdate) error {
 	if u.GatewayID == "" {
 		return fmt.Errorf("payments: unknown payment %s: %w", u.PaymentID, ErrNotFound)
 	}
-	p := &Payment{ID: u.PaymentID, Gateway: pl.b.Gateway, Status: StatusPending, CreatedAt: pl.now}
+	p := &Payment{ID: u.PaymentID, Gateway: pl.b.Gateway, Status: StatusPending, Version: 1, CreatedAt: pl.now}
 	if p.ID == "" {
 		p.ID = newID("pay")
 	}
@@ -419,6 +425,10 @@ func (pl *planner) entry(ctx context.Context, e Entry) error {
 		if err := pl.checkAccount(p.Account, "payment", p.ID); err != nil {
 			return err
 		}
+		if err := matches(&e, p); err != nil {
+			return err
+		}
+		e.Overpayment = false // an instruction to the ledger, not stored
 		e.PaymentID = p.ID
 		if e.Account == "" {
 			e.Account = p.Account
@@ -456,6 +466,25 @@ func (p *Plan) entryIndex(id string) int {
 		}
 	}
 	return -1
+}
+
+// matches refuses money that does not match the payment it is linked to:
+// another currency, or a charge above the payment's amount that the
+// gateway did not report as an overpayment. A payment that names no amount
+// takes what comes.
+func matches(e *Entry, p *Payment) error {
+	want := p.Amount
+	switch {
+	case want.Currency == "":
+		return nil
+	case e.Amount.Currency != want.Currency:
+		return fmt.Errorf("payments: %s %s of %s for payment %s of %s: another currency: %w",
+			e.Kind, e.GatewayRef, e.Amount, p.ID, want, ErrMismatch)
+	case e.Kind == KindCharge && e.Amount.Amount > want.Amount && !e.Overpayment:
+		return fmt.Errorf("payments: charge %s of %s for payment %s of %s: more than asked, and the gateway reports no overpayment: %w",
+			e.GatewayRef, e.Amount, p.ID, want, ErrMismatch)
+	}
+	return nil
 }
 
 // Settle completes the plan once the Store has inserted Entries: recorded

@@ -173,7 +173,7 @@ func TestConflictingNotificationIsRejected(t *testing.T) {
 	svc, fake, _ := newService(t)
 	_, err := svc.HandleWebhook(ctx, "fake", fake.Request(charge("e1", "p1", "a", "1.00"), time.Now()))
 	require.NoError(t, err)
-	_, err = svc.HandleWebhook(ctx, "fake", fake.Request(charge("e2", "p1", "a", "2.00"), time.Now()))
+	_, err = svc.HandleWebhook(ctx, "fake", fake.Request(charge("e2", "p1", "a", "0.50"), time.Now()))
 	assert.ErrorIs(t, err, payments.ErrConflict)
 	bal, err := svc.Balance(ctx, "a", "USD")
 	require.NoError(t, err)

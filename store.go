@@ -42,6 +42,11 @@ type Store interface {
 	AppendNotification(ctx context.Context, n *Notification) error
 	// Notification returns one journaled notification, or ErrNotFound.
 	Notification(ctx context.Context, id string) (*Notification, error)
+	// PruneNotifications deletes up to p.Limit journal rows of
+	// p.Outcome received before p.Before, and reports how many. It never
+	// deletes a parked or failed row no replay has resolved (ResolvedBy
+	// empty): that is money or a delivery still waiting for the host.
+	PruneNotifications(ctx context.Context, p NotificationPrune) (int, error)
 	// Notifications lists one page of the journal, newest ReceivedAt
 	// first (rows received at the same instant in an order of the
 	// Store's choosing, the same on every page), and the cursor of the

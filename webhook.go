@@ -2,6 +2,8 @@ package payments
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -80,6 +82,9 @@ func (s *Service) handle(ctx context.Context, g Gateway, req *WebhookRequest, n 
 		// Only a driver that could not authenticate the notification says
 		// so; any other failure comes after verification.
 		n.Verified = !errors.Is(parseErr, ErrUnauthenticated)
+		if !n.Verified {
+			boundBody(n)
+		}
 	}
 	n.Outcome = outcomeOf(parseErr, res.Recorded, commitErr)
 	err := parseErr
@@ -114,6 +119,18 @@ func (s *Service) handle(ctx context.Context, g Gateway, req *WebhookRequest, n 
 	return res, fmt.Errorf("payments: %s notification not recorded: %w", n.Gateway, err)
 }
 
+// boundBody keeps of an unverified notification's body only a prefix, its
+// length and its hash: anyone can send one, and the journal must not be a
+// way to fill the disk.
+func boundBody(n *Notification) {
+	if len(n.Body) <= UnverifiedBodyPrefix {
+		return
+	}
+	sum := sha256.Sum256(n.Body)
+	n.BodyLen, n.BodySHA256 = int64(len(n.Body)), hex.EncodeToString(sum[:])
+	n.Body = n.Body[:UnverifiedBodyPrefix:UnverifiedBodyPrefix]
+}
+
 // outcomeOf decides what became of a notification: the one place that
 // does, for the Service and, through Plan.Settle, for the Store's commit.
 // parseErr is the driver's refusal or failure, commitErr the ledger's, rec
@@ -129,9 +146,11 @@ func outcomeOf(parseErr error, rec *BatchResult, commitErr error) Outcome {
 		return OutcomeFailed
 	case commitErr != nil:
 		switch {
-		case errors.Is(commitErr, ErrUnattributed) || errors.Is(commitErr, ErrNotFound):
-			// No account to credit, or a payment id this deployment never
-			// issued: retrying cannot help, so it is kept for the host.
+		case errors.Is(commitErr, ErrUnattributed) || errors.Is(commitErr, ErrNotFound) ||
+			errors.Is(commitErr, ErrMismatch):
+			// No account to credit, a payment id this deployment never
+			// issued, or money that does not match its payment: retrying
+			// cannot help, so it is kept for the host.
 			return OutcomeParked
 		case errors.Is(commitErr, ErrConflict) || errors.Is(commitErr, ErrInvalidInput):
 			return OutcomeRejected

@@ -336,6 +336,29 @@ func (s *Store) Notification(ctx context.Context, id string) (*payments.Notifica
 	return cloneNotification(n), nil
 }
 
+// PruneNotifications implements payments.Store.
+func (s *Store) PruneNotifications(ctx context.Context, p payments.NotificationPrune) (int, error) {
+	if err := s.lock(); err != nil {
+		return 0, err
+	}
+	defer s.mu.Unlock()
+	limit := cursor.Limit(p.Limit)
+	kept := s.notifications[:0]
+	pruned := 0
+	for _, n := range s.notifications {
+		unresolved := (n.Outcome == payments.OutcomeParked || n.Outcome == payments.OutcomeFailed) && n.ResolvedBy == ""
+		if pruned < limit && n.Outcome == p.Outcome && n.ReceivedAt.Before(p.Before) && !unresolved {
+			delete(s.notifByID, n.ID)
+			pruned++
+			continue
+		}
+		kept = append(kept, n)
+	}
+	clear(s.notifications[len(kept):])
+	s.notifications = kept
+	return pruned, nil
+}
+
 // Notifications implements payments.Store.
 func (s *Store) Notifications(ctx context.Context, f payments.NotificationFilter) ([]payments.Notification, string, error) {
 	after, err := decodeAfter(f.After)

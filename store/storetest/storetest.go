@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore func(t *testing.T) payments.Store) {
 		{"Journal", journalTests()},
 		{"Attribution", attributionTests()},
 		{"Pages", pageTests()},
+		{"Review", reviewTests()},
 		{"Sync", syncTests()},
 		{"Concurrency", concurrencyTests()},
 	}

@@ -52,6 +52,7 @@ func newPayment(id, gatewayID, account string) *payments.Payment {
 		RedirectURL:   "https://pay.example/checkout/" + id,
 		CaptureBefore: at(7 * 24 * time.Hour),
 		Metadata:      map[string]string{"order": id, "note": "héllo, wörld"},
+		Version:       1,
 		CreatedAt:     at(-2 * time.Hour),
 		UpdatedAt:     at(-2 * time.Hour),
 	}
