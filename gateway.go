@@ -76,8 +76,11 @@ type WebhookReply struct {
 // 401 or 409 when it was rejected; 500 when it could not be recorded. The
 // driver may change the body and content type, and the status within its
 // class: a failure stays a failure and an acknowledgement an
-// acknowledgement, whatever the driver answers. res.Changes is nil when the
-// notification did not verify.
+// acknowledgement, whatever the driver answers — with one exception: a
+// notification that verified and was rejected for good (a 400 or 409, and
+// journaled) may be acknowledged, for gateways that retry refusals for days
+// and disable the endpoint. res.Changes is nil when the notification did not
+// verify.
 type WebhookReplier interface {
 	WebhookReply(req *WebhookRequest, res *WebhookResult) WebhookReply
 }

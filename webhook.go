@@ -221,9 +221,17 @@ func (s *Service) reply(g Gateway, req *WebhookRequest, res *WebhookResult, err 
 		return res.Reply
 	}
 	custom := r.WebhookReply(req, res)
-	if custom.Status == 0 || (custom.Status < 300) != (status < 300) {
-		// Whatever the driver answers, a failure stays a failure and an
-		// acknowledgement an acknowledgement.
+	switch {
+	case custom.Status == 0:
+		custom.Status = status
+	case (custom.Status < 300) == (status < 300):
+	case res.Notification.Outcome == OutcomeRejected && res.Notification.Verified && custom.Status < 300:
+		// A verified notification the ledger refuses for good is
+		// journaled; a driver whose gateway retries refusals for days
+		// (and disables the endpoint) may acknowledge it instead.
+	default:
+		// Otherwise, whatever the driver answers, a failure stays a
+		// failure and an acknowledgement an acknowledgement.
 		custom.Status = status
 	}
 	return custom
