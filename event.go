@@ -22,7 +22,7 @@ type Event struct {
 	Type EventType
 	At   time.Time
 	// Payment is set for EventPaymentCreated and EventStatusChanged (as it is
-	// after the change).
+	// after the change, with the Version that orders the payment's events).
 	Payment *Payment
 	// From is the status before an EventStatusChanged.
 	From Status
@@ -37,8 +37,9 @@ type Event struct {
 // subscription, for what must not be missed.
 //
 // Events of concurrent commits may arrive out of commit order: a consumer
-// that tracks a payment's status applies an EventStatusChanged only when
-// its current status Advances to the event's.
+// that tracks a payment applies an EventPaymentCreated or
+// EventStatusChanged only when its Payment.Version is above the last one it
+// applied for that payment, and drops it as stale otherwise.
 func (s *Service) Subscribe(ctx context.Context, buffer int) <-chan Event {
 	return s.events.subscribe(ctx, buffer)
 }

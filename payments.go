@@ -34,6 +34,8 @@ type Service struct {
 	instance  string
 	events    *broker
 	retention JournalRetention
+	// retry wakes Run when a retry falls due (see retryAt).
+	retry chan struct{}
 }
 
 // Option configures a Service.
@@ -107,6 +109,7 @@ func New(store Store, opts ...Option) (*Service, error) {
 		instance:  newID("svc"),
 		events:    &broker{},
 		retention: DefaultJournalRetention,
+		retry:     make(chan struct{}, 1),
 	}
 	for _, opt := range opts {
 		if err := opt(s); err != nil {
@@ -227,12 +230,33 @@ func (s *Service) commit(ctx context.Context, gateway string, c *Changes, n *Not
 		return nil, err
 	}
 	s.publish(now, res)
-	if b.SyncOwner != "" {
-		for _, e := range res.Entries {
-			s.apply(ctx, SyncTask{Entry: e, State: SyncPending, LeaseOwner: b.SyncOwner, LeaseUntil: b.SyncLeaseUntil})
-		}
+	if b.SyncOwner != "" && len(res.Entries) > 0 {
+		s.applyNow(ctx, res.Entries, b.SyncOwner, b.SyncLeaseUntil)
 	}
 	return res, nil
+}
+
+// applyNow applies new entries under the lease they were recorded with,
+// waiting at most SyncOptions.ImmediateWait: past that the applies go on in
+// the background, bounded by ApplyTimeout, and the caller — a webhook
+// waiting to answer its gateway — does not wait on the host.
+func (s *Service) applyNow(ctx context.Context, entries []Entry, owner string, leaseUntil time.Time) {
+	ctx = context.WithoutCancel(ctx) // the answer going out must not cancel the apply
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, e := range entries {
+			s.apply(ctx, SyncTask{Entry: e, State: SyncPending, LeaseOwner: owner, LeaseUntil: leaseUntil})
+		}
+	}()
+	wait := time.NewTimer(s.sync.ImmediateWait)
+	defer wait.Stop()
+	select {
+	case <-done:
+	case <-wait.C:
+		s.log.WarnContext(ctx, "payments: BalanceService slower than ImmediateWait; applying in the background",
+			"entries", len(entries), "wait", s.sync.ImmediateWait)
+	}
 }
 
 // isClientError reports whether err is the caller's or the gateway's fault

@@ -3,7 +3,10 @@ package payments
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"math/rand/v2"
+	"runtime/debug"
 	"time"
 )
 
@@ -32,8 +35,9 @@ type SyncOptions struct {
 	Lease time.Duration
 	// Interval is how often Run looks for due entries. Default 1s.
 	Interval time.Duration
-	// BaseDelay and MaxDelay bound the exponential backoff between attempts
-	// (with jitter). Defaults 1s and 1h.
+	// BaseDelay and MaxDelay shape the exponential backoff between
+	// attempts: the first retry comes after half to all of BaseDelay, and
+	// no gap exceeds MaxDelay. Defaults 1s and 1h.
 	BaseDelay time.Duration
 	MaxDelay  time.Duration
 	// MaxAttempts parks an entry after this many failures. Default 25
@@ -48,6 +52,12 @@ type SyncOptions struct {
 	// DisableImmediate leaves every entry to the background loop instead of
 	// applying it right after it commits.
 	DisableImmediate bool
+	// ImmediateWait bounds how long a webhook's answer (or an operation's
+	// return) waits for the first Apply of what it recorded. A
+	// BalanceService slower than that goes on in the background under its
+	// lease, and the answer goes out: a gateway's delivery never waits on
+	// the host for long. Default 1s.
+	ImmediateWait time.Duration
 }
 
 func (o SyncOptions) withDefaults() SyncOptions {
@@ -61,6 +71,7 @@ func (o SyncOptions) withDefaults() SyncOptions {
 	def(&o.BaseDelay, time.Second)
 	def(&o.MaxDelay, time.Hour)
 	def(&o.ApplyTimeout, 30*time.Second)
+	def(&o.ImmediateWait, time.Second)
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 25
 	}
@@ -73,8 +84,9 @@ func (o SyncOptions) withDefaults() SyncOptions {
 
 // backoff returns the delay before attempt number attempts+1: exponential
 // from BaseDelay, capped at MaxDelay, with equal jitter so that entries that
-// failed together do not retry together yet never retry sooner than half
-// the nominal delay.
+// failed together do not retry together: between half and all of the
+// nominal delay, never above MaxDelay. Run wakes when a retry it scheduled
+// falls due (retryAt), so the gap between attempts is this delay.
 func (o SyncOptions) backoff(attempts int) time.Duration {
 	d := o.BaseDelay
 	for i := 1; i < attempts && d < o.MaxDelay; i++ {
@@ -85,26 +97,61 @@ func (o SyncOptions) backoff(attempts int) time.Duration {
 	return half + rand.N(half+1)
 }
 
-// Run drives the background loops — retrying entries the BalanceService has
-// not yet applied — until ctx is canceled, and then returns nil. Several
-// Services may Run against one shared Store.
+// Run drives the background loops until ctx is canceled, and then returns
+// nil: it retries entries the BalanceService has not yet applied, each as
+// soon as its backoff has passed (and every SyncOptions.Interval for those
+// other Services left), and prunes the journal on the JournalRetention's
+// schedule. Several Services may Run against one shared Store.
 func (s *Service) Run(ctx context.Context) error {
+	syncEvery := s.sync.Interval
 	if s.balance == nil {
-		<-ctx.Done()
-		return nil
+		syncEvery = time.Duration(math.MaxInt64)
 	}
-	t := time.NewTicker(s.sync.Interval)
-	defer t.Stop()
+	syncTick := time.NewTicker(syncEvery)
+	defer syncTick.Stop()
+	pruneEvery := s.retention.Every
+	if pruneEvery <= 0 {
+		pruneEvery = time.Hour
+	}
+	pruneTick := time.NewTicker(pruneEvery)
+	defer pruneTick.Stop()
+	s.prune(ctx)
 	for {
-		if _, err := s.SyncNow(ctx); err != nil && ctx.Err() == nil {
-			s.log.ErrorContext(ctx, "payments: sync pass failed", "error", err)
+		if s.balance != nil {
+			if _, err := s.SyncNow(ctx); err != nil && ctx.Err() == nil {
+				s.log.ErrorContext(ctx, "payments: sync pass failed", "error", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-syncTick.C:
+		case <-s.retry:
+		case <-pruneTick.C:
+			s.prune(ctx)
 		}
 	}
+}
+
+func (s *Service) prune(ctx context.Context) {
+	n, err := s.PruneJournal(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		s.log.ErrorContext(ctx, "payments: journal pruning failed", "pruned", n, "error", err)
+	case n > 0:
+		s.log.InfoContext(ctx, "payments: journal pruned", "rows", n)
+	}
+}
+
+// retryAt wakes Run when a retry falls due, so that its delay is the
+// backoff's, not the backoff's plus the rest of an Interval.
+func (s *Service) retryAt(due time.Time) {
+	time.AfterFunc(max(0, due.Sub(s.now())), func() {
+		select {
+		case s.retry <- struct{}{}:
+		default: // a pass is due already
+		}
+	})
 }
 
 // SyncNow runs one pass of the outbox: it claims due entries and applies
@@ -143,7 +190,7 @@ func (s *Service) leaseOwner() string { return s.instance + "/" + newID("lease")
 func (s *Service) apply(ctx context.Context, t SyncTask) bool {
 	timeout := min(s.sync.ApplyTimeout, t.LeaseUntil.Sub(s.now()))
 	actx, cancel := context.WithTimeout(ctx, timeout)
-	err := s.balance.Apply(actx, t.Entry)
+	err := s.callHost(actx, t.Entry)
 	cancel()
 	st := SyncSettlement{EntryID: t.Entry.ID, Owner: t.LeaseOwner, State: SyncDone, Attempts: t.Attempts + 1}
 	if err != nil {
@@ -157,6 +204,7 @@ func (s *Service) apply(ctx context.Context, t SyncTask) bool {
 		default:
 			st.State = SyncPending
 			st.NextAttempt = s.now().Add(s.sync.backoff(st.Attempts))
+			defer s.retryAt(st.NextAttempt)
 		}
 		s.log.WarnContext(ctx, "payments: balance apply failed", "entry", t.Entry.ID,
 			"attempts", st.Attempts, "state", st.State, "error", err)
@@ -173,6 +221,19 @@ func (s *Service) apply(ctx context.Context, t SyncTask) bool {
 		}
 	}
 	return err == nil
+}
+
+// callHost calls the BalanceService, turning a panic in the host's code
+// into a failed attempt: logged with its stack, retried, and parked after
+// MaxAttempts like any other failure, instead of taking the process down.
+func (s *Service) callHost(ctx context.Context, e Entry) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.ErrorContext(ctx, "payments: BalanceService panicked", "entry", e.ID, "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("payments: BalanceService panicked applying %s: %v", e.ID, r)
+		}
+	}()
+	return s.balance.Apply(ctx, e)
 }
 
 // SyncTasks lists one page of outbox tasks in a state — SyncParked shows the
