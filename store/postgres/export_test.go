@@ -51,6 +51,11 @@ func (s *Store) SyncTasksSQL(f payments.SyncFilter) (string, []any) {
 	return s.listingSQL(syncTasksQuery(f))
 }
 
+func (s *Store) PruneNotificationsSQL(p payments.NotificationPrune) (string, []any) {
+	query, args := pruneQuery(p)
+	return s.sql(query), args
+}
+
 func (s *Store) listingSQL(l listing, err error) (string, []any) {
 	if err != nil {
 		panic(err)

@@ -17,12 +17,12 @@ import (
 // journal has no ON CONFLICT: a taken notification id fails the group, and
 // the batch that carries it then fails alone with ErrConflict.
 const journal = `INSERT INTO {notifications} (` + notificationColumns + `)
-	SELECT id, gateway, received_at, remote_addr, header::jsonb, body, verified, outcome, event_id, event_type, detail,
-		replay_of, resolved_by
-	FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::bytea[], $7::boolean[],
-		$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
-		WITH ORDINALITY AS r (id, gateway, received_at, remote_addr, header, body, verified, outcome,
-			event_id, event_type, detail, replay_of, resolved_by, n)
+	SELECT id, gateway, received_at, remote_addr, header::jsonb, body, body_len, body_sha256, verified, outcome,
+		event_id, event_type, detail, replay_of, resolved_by
+	FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::bytea[], $7::bigint[],
+		$8::text[], $9::boolean[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])
+		WITH ORDINALITY AS r (id, gateway, received_at, remote_addr, header, body, body_len, body_sha256, verified,
+			outcome, event_id, event_type, detail, replay_of, resolved_by, n)
 	ORDER BY n`
 
 // included returns the batches that take part in the group.
@@ -288,6 +288,8 @@ func (g *groupTx) journalArgs() ([]any, error) {
 		column(rows, func(r row) string { return r.n.RemoteAddr }),
 		column(rows, func(r row) *string { return r.header }),
 		column(rows, func(r row) []byte { return r.n.Body }),
+		column(rows, func(r row) *int64 { return nullIfZero(r.n.BodyLen) }),
+		column(rows, func(r row) *string { return nullIfZero(r.n.BodySHA256) }),
 		column(rows, func(r row) bool { return r.n.Verified }),
 		column(rows, func(r row) string { return string(r.n.Outcome) }),
 		column(rows, func(r row) string { return r.n.EventID }),

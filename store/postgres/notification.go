@@ -15,8 +15,8 @@ import (
 	"github.com/payrail/payments/internal/cursor"
 )
 
-const notificationColumns = `id, gateway, received_at, remote_addr, header, body, verified, outcome,
-	event_id, event_type, detail, replay_of, resolved_by`
+const notificationColumns = `id, gateway, received_at, remote_addr, header, body, body_len, body_sha256,
+	verified, outcome, event_id, event_type, detail, replay_of, resolved_by`
 
 // AppendNotification implements payments.Store. A taken ID is
 // payments.ErrConflict.
@@ -33,9 +33,11 @@ func (s *Store) AppendNotification(ctx context.Context, n *payments.Notification
 
 // insertNotification journals one notification, returning its id unless
 // the id is taken. The body is kept byte for byte (BYTEA): gateways sign
-// the raw bytes, and a replay must verify them again.
+// the raw bytes, and a replay must verify them again. Of a body that did not
+// verify, which is only a prefix, body_len and body_sha256 describe the
+// whole.
 const insertNotification = `INSERT INTO {notifications} (` + notificationColumns + `)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 	ON CONFLICT (id) DO NOTHING RETURNING id`
 
 func notificationArgs(n *payments.Notification) ([]any, error) {
@@ -46,8 +48,19 @@ func notificationArgs(n *payments.Notification) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []any{n.ID, n.Gateway, n.ReceivedAt, n.RemoteAddr, header, n.Body, n.Verified, string(n.Outcome),
-		n.EventID, n.EventType, n.Detail, n.ReplayOf, n.ResolvedBy}, nil
+	return []any{n.ID, n.Gateway, n.ReceivedAt, n.RemoteAddr, header, n.Body, nullIfZero(n.BodyLen), nullIfZero(n.BodySHA256),
+		n.Verified, string(n.Outcome), n.EventID, n.EventType, n.Detail, n.ReplayOf, n.ResolvedBy}, nil
+}
+
+// nullIfZero stores a notification's BodyLen and BodySHA256 as NULL when
+// they are unset, as they are on every row whose body is whole (see the
+// migration that adds them).
+func nullIfZero[T comparable](v T) *T {
+	var zero T
+	if v == zero {
+		return nil
+	}
+	return &v
 }
 
 // journaled reads what insertNotification returned for n: no row is a
@@ -78,6 +91,50 @@ func (s *Store) Notification(ctx context.Context, id string) (*payments.Notifica
 		return nil, fail("read notification "+id, err)
 	}
 	return &n, nil
+}
+
+// PruneNotifications implements payments.Store in one statement, which
+// deletes the oldest rows first. Rows another transaction holds locked (a
+// replay resolving one, another process pruning) are skipped, not waited
+// for: processes pruning at once delete distinct rows, and what one skips
+// is pruned next time.
+func (s *Store) PruneNotifications(ctx context.Context, p payments.NotificationPrune) (int, error) {
+	if err := s.usable(); err != nil {
+		return 0, err
+	}
+	query, args := pruneQuery(p)
+	tag, err := s.pool.Exec(ctx, s.sql(query), args...)
+	if err != nil {
+		return 0, fail("prune "+string(p.Outcome)+" notifications", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// pruneQuery deletes, by primary key, the rows p selects, found through
+// the index a listing of p.Outcome reads (see notificationsQuery): the
+// outcome index, whose predicate it spells out, else, for the recorded and
+// duplicate rows it leaves out, which are most of the journal, the
+// received_at index. A parked or failed row is kept until a replay has
+// resolved it, whatever the caller asks.
+func pruneQuery(p payments.NotificationPrune) (string, []any) {
+	// Stored times are whole microseconds, so a row read back as received
+	// before p.Before is one received before p.Before rounded up to one.
+	before := p.Before.Truncate(time.Microsecond)
+	if before.Before(p.Before) {
+		before = before.Add(time.Microsecond)
+	}
+	outcome := "outcome = $1"
+	switch p.Outcome {
+	case payments.OutcomeRecorded, payments.OutcomeDuplicate:
+	default:
+		outcome += " AND outcome NOT IN ('recorded', 'duplicate')"
+	}
+	return `DELETE FROM {notifications} WHERE id = ANY(ARRAY(
+		SELECT id FROM {notifications}
+		WHERE ` + outcome + ` AND received_at < $2
+			AND (outcome NOT IN ('parked', 'failed') OR resolved_by <> '')
+		ORDER BY received_at, seq LIMIT $3
+		FOR UPDATE SKIP LOCKED))`, []any{string(p.Outcome), before, cursor.Limit(p.Limit)}
 }
 
 // Notifications implements payments.Store: newest first by ReceivedAt, and
@@ -160,13 +217,21 @@ func scanNotification(row pgx.Row, extra ...any) (payments.Notification, error) 
 		receivedAt time.Time
 		header     []byte
 		outcome    string
+		bodyLen    *int64
+		bodySHA256 *string
 	)
-	err := row.Scan(append([]any{&n.ID, &n.Gateway, &receivedAt, &n.RemoteAddr, &header, &n.Body, &n.Verified, &outcome,
-		&n.EventID, &n.EventType, &n.Detail, &n.ReplayOf, &n.ResolvedBy}, extra...)...)
+	err := row.Scan(append([]any{&n.ID, &n.Gateway, &receivedAt, &n.RemoteAddr, &header, &n.Body, &bodyLen, &bodySHA256,
+		&n.Verified, &outcome, &n.EventID, &n.EventType, &n.Detail, &n.ReplayOf, &n.ResolvedBy}, extra...)...)
 	if err != nil {
 		return n, err
 	}
 	n.ReceivedAt, n.Outcome = receivedAt.UTC(), payments.Outcome(outcome)
+	if bodyLen != nil {
+		n.BodyLen = *bodyLen
+	}
+	if bodySHA256 != nil {
+		n.BodySHA256 = *bodySHA256
+	}
 	if header != nil {
 		n.Header = http.Header{}
 		if err := json.Unmarshal(header, &n.Header); err != nil {

@@ -13,7 +13,7 @@ import (
 )
 
 const paymentColumns = `id, gateway, gateway_id, account, amount, currency, reference, status,
-	redirect_url, capture_before, metadata, created_at, updated_at`
+	redirect_url, capture_before, metadata, version, created_at, updated_at`
 
 // byGatewayID finds a payment by (gateway, gateway id). It repeats the
 // predicate of the partial unique index (a non-empty gateway_id), so that
@@ -21,7 +21,8 @@ const paymentColumns = `id, gateway, gateway_id, account, amount, currency, refe
 const byGatewayID = "gateway = $1 AND gateway_id = $2 AND gateway_id <> ''"
 
 // CreatePayment implements payments.Store. A taken ID or (Gateway,
-// GatewayID) is payments.ErrConflict; ClientSecret is not stored.
+// GatewayID) is payments.ErrConflict; ClientSecret is not stored, Version
+// is stored as given.
 func (s *Store) CreatePayment(ctx context.Context, p *payments.Payment) error {
 	if err := s.usable(); err != nil {
 		return err
@@ -49,10 +50,10 @@ func (s *Store) insertPayment(ctx context.Context, q querier, p *payments.Paymen
 	}
 	var id string
 	err = q.QueryRow(ctx, s.sql(`INSERT INTO {payments} (`+paymentColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		ON CONFLICT DO NOTHING RETURNING id`),
 		p.ID, p.Gateway, p.GatewayID, p.Account, p.Amount.Amount, string(p.Amount.Currency), p.Reference,
-		string(p.Status), p.RedirectURL, nullTime(p.CaptureBefore), metadata, p.CreatedAt, p.UpdatedAt,
+		string(p.Status), p.RedirectURL, nullTime(p.CaptureBefore), metadata, p.Version, p.CreatedAt, p.UpdatedAt,
 	).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
@@ -63,14 +64,18 @@ func (s *Store) insertPayment(ctx context.Context, q querier, p *payments.Paymen
 	return true, nil
 }
 
-// updatePaymentQuery writes every mutable field of a payment back.
+// updatePaymentQuery writes every mutable field of a payment back, its
+// version included: the version the plan decided, which is the stored one
+// plus one because the row has been locked (FOR UPDATE) since the planner
+// read it, on the transaction-per-batch path and the group's alike.
 const updatePaymentQuery = `UPDATE {payments} SET gateway_id = $2, account = $3, amount = $4,
-	currency = $5, reference = $6, status = $7, redirect_url = $8, capture_before = $9, updated_at = $10
+	currency = $5, reference = $6, status = $7, redirect_url = $8, capture_before = $9, version = $10,
+	updated_at = $11
 	WHERE id = $1`
 
 func updatePaymentArgs(p *payments.Payment) []any {
 	return []any{p.ID, p.GatewayID, p.Account, p.Amount.Amount, string(p.Amount.Currency), p.Reference,
-		string(p.Status), p.RedirectURL, nullTime(p.CaptureBefore), p.UpdatedAt}
+		string(p.Status), p.RedirectURL, nullTime(p.CaptureBefore), p.Version, p.UpdatedAt}
 }
 
 // Payment implements payments.Store.
@@ -127,7 +132,7 @@ func scanPayment(row pgx.Row) (*payments.Payment, error) {
 		createdAt, updatedAt time.Time
 	)
 	err := row.Scan(&p.ID, &p.Gateway, &p.GatewayID, &p.Account, &p.Amount.Amount, &currency, &p.Reference,
-		&status, &p.RedirectURL, &captureBefore, &metadata, &createdAt, &updatedAt)
+		&status, &p.RedirectURL, &captureBefore, &metadata, &p.Version, &createdAt, &updatedAt)
 	if err != nil {
 		return nil, err
 	}

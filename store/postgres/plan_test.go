@@ -24,7 +24,8 @@ import (
 // order rather than sorting. A listing whose filter has no index of its own
 // reads the listing's ordered index and skips what does not match. A page
 // after the first starts its index scan at its cursor, so that reading page
-// n does not cost reading the n-1 pages before it.
+// n does not cost reading the n-1 pages before it. Pruning the journal
+// reads an index as a listing does.
 func TestListingsUseIndexes(t *testing.T) {
 	dsn := testDSN(t)
 	schema := freshSchema(t, dsn)
@@ -138,6 +139,19 @@ func TestListingsUseIndexes(t *testing.T) {
 	}
 	listings = append(listings, listing{name: "ClaimSync", query: s.ClaimSyncSQL(),
 		args: []any{"svc", "2030-01-01T00:00:00Z", "2030-01-01T00:01:00Z", 100}, index: "sync_due_idx", sorted: true})
+
+	// Pruning the journal reads the index a listing of the outcome reads,
+	// oldest rows first, and deletes what it found by primary key.
+	for outcome, index := range map[payments.Outcome]string{
+		payments.OutcomeRecorded: "notifications_received_idx", payments.OutcomeDuplicate: "notifications_received_idx",
+		payments.OutcomeRejected: "notifications_outcome_idx", payments.OutcomeIgnored: "notifications_outcome_idx",
+		payments.OutcomeParked: "notifications_outcome_idx", payments.OutcomeFailed: "notifications_outcome_idx",
+	} {
+		q, args := s.PruneNotificationsSQL(payments.NotificationPrune{Outcome: outcome, Before: middle})
+		name := fmt.Sprintf("PruneNotifications %s", outcome)
+		listings = append(listings, listing{name: name, query: q, args: args, index: index})
+		assert.Contains(t, genericPlan(t, conn, q, args), " payments_notifications_pkey ", "%s does not delete by primary key", name)
+	}
 
 	for _, l := range listings {
 		plan := genericPlan(t, conn, l.query, l.args)

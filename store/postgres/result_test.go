@@ -1,6 +1,9 @@
 package postgres_test
 
 import (
+	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -8,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payrail/payments"
+	"github.com/payrail/payments/store/postgres"
 )
 
 // TestResultIsAsStored commits with nanosecond clocks and checks that what
@@ -38,4 +42,56 @@ func TestResultIsAsStored(t *testing.T) {
 	entries, _, err := s.Entries(ctx, payments.EntryFilter{})
 	require.NoError(t, err)
 	assert.Equal(t, res.Entries, entries)
+}
+
+// TestVersionsAndDigestsOnEachPath commits, alone and in a group, a batch
+// that changes two stored payments, named by gateway id and by library id,
+// and journals a notification with the length and hash of its whole body:
+// each payment is written with the version its plan gave it, and the
+// journal row reads back as it was given.
+func TestVersionsAndDigestsOnEachPath(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		commit func(context.Context, *postgres.Store, *payments.Batch) (*payments.BatchResult, error)
+	}{
+		{"alone", func(ctx context.Context, s *postgres.Store, b *payments.Batch) (*payments.BatchResult, error) {
+			return s.CommitAlone(ctx, b)
+		}},
+		{"group", func(ctx context.Context, s *postgres.Store, b *payments.Batch) (*payments.BatchResult, error) {
+			res, errs := s.CommitTogether(ctx, b)
+			return res[0], errs[0]
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := newStore(t)
+			ctx := t.Context()
+			for _, id := range []string{"1", "2"} {
+				require.NoError(t, s.CreatePayment(ctx, &payments.Payment{
+					ID: "pay_" + id, Gateway: "verpay", GatewayID: "pi_" + id, Account: "acct",
+					Status: payments.StatusPending, Version: 1, CreatedAt: clock, UpdatedAt: clock,
+				}))
+			}
+			for i, status := range []payments.Status{payments.StatusAuthorized, payments.StatusSucceeded} {
+				ntf := fmt.Sprintf("ntf_%d", i)
+				res, err := c.commit(ctx, s, &payments.Batch{
+					Gateway: "verpay", Now: clock.Add(time.Duration(i+1) * time.Second),
+					Payments: []payments.PaymentUpdate{{GatewayID: "pi_1", Status: status}, {PaymentID: "pay_2", Status: status}},
+					Notification: &payments.Notification{ID: ntf, Gateway: "verpay", ReceivedAt: clock,
+						Body: []byte("{"), BodyLen: 1 << 20, BodySHA256: strings.Repeat("ab", 32)},
+				})
+				require.NoError(t, err)
+				require.Len(t, res.Changes, 2)
+				for _, change := range res.Changes {
+					assert.EqualValues(t, i+2, change.Payment.Version, "%s after change %d", change.Payment.ID, i)
+					stored, err := s.Payment(ctx, change.Payment.ID)
+					require.NoError(t, err)
+					assert.Equal(t, change.Payment, *stored, "the change carries the payment as stored")
+				}
+				n, err := s.Notification(ctx, ntf)
+				require.NoError(t, err)
+				assert.EqualValues(t, 1<<20, n.BodyLen)
+				assert.Equal(t, strings.Repeat("ab", 32), n.BodySHA256)
+			}
+		})
+	}
 }

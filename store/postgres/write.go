@@ -21,11 +21,11 @@ import (
 func insertPayments(onConflict string) string {
 	return `INSERT INTO {payments} (` + paymentColumns + `)
 	SELECT id, gateway, gateway_id, account, amount, currency, reference, status,
-		redirect_url, capture_before, metadata::jsonb, created_at, updated_at
+		redirect_url, capture_before, metadata::jsonb, version, created_at, updated_at
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[],
-		$9::text[], $10::timestamptz[], $11::text[], $12::timestamptz[], $13::timestamptz[])
+		$9::text[], $10::timestamptz[], $11::text[], $12::bigint[], $13::timestamptz[], $14::timestamptz[])
 		WITH ORDINALITY AS r (id, gateway, gateway_id, account, amount, currency, reference, status,
-			redirect_url, capture_before, metadata, created_at, updated_at, n)
+			redirect_url, capture_before, metadata, version, created_at, updated_at, n)
 	ORDER BY n ` + onConflict
 }
 
@@ -152,6 +152,7 @@ func paymentInsertArgs(ps []payments.Payment) ([]any, error) {
 		column(ps, func(p payments.Payment) string { return p.RedirectURL }),
 		column(ps, func(p payments.Payment) *time.Time { return nullTime(p.CaptureBefore) }),
 		metadata,
+		column(ps, func(p payments.Payment) int64 { return p.Version }),
 		column(ps, func(p payments.Payment) time.Time { return p.CreatedAt }),
 		column(ps, func(p payments.Payment) time.Time { return p.UpdatedAt }),
 	}, nil
