@@ -73,10 +73,33 @@ func (f *findings) report(t *testing.T) {
 	t.Errorf("%s: %d findings, the first %d:\n  %s", f.what, len(f.list), len(shown), strings.Join(shown, "\n  "))
 }
 
+// checkLoss checks that the ledger lacks some acknowledged notifications, as
+// it must when the store was made to acknowledge without syncing and
+// AfterKill dropped what was not synced (Config.ExpectLoss). It is the
+// ledger check of check, expected to fail.
+func checkLoss(ctx context.Context, t *testing.T, store payments.Store, m *model) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, f, lost := compareLedger(ctx, t, store, m)
+	require.NotEmpty(t, lost, "no acknowledged notification was lost: the run cannot tell a store that syncs from one that does not")
+	shown := lost[:min(len(lost), maxReported)]
+	t.Logf("as expected, the ledger check failed: %d findings, %d of them acknowledged notifications lost, the first %d:\n  %s",
+		len(f.list), len(lost), len(shown), strings.Join(shown, "\n  "))
+}
+
 // checkEntries checks that every acknowledged notification's entry is in the
 // ledger exactly once, as sent, and that every entry in the ledger was sent.
 // It returns the ledger's entries by id.
 func checkEntries(ctx context.Context, t *testing.T, store payments.Store, m *model) map[string]payments.Entry {
+	byID, f, _ := compareLedger(ctx, t, store, m)
+	f.report(t)
+	return byID
+}
+
+// compareLedger compares the ledger with what was sent and acknowledged. It
+// returns the ledger's entries by id, every finding, and among them the
+// acknowledged notifications without their entry.
+func compareLedger(ctx context.Context, t *testing.T, store payments.Store, m *model) (map[string]payments.Entry, findings, []string) {
 	listed, err := listAll(func(after string) ([]payments.Entry, string, error) {
 		return store.Entries(ctx, payments.EntryFilter{Limit: pageSize, After: after})
 	})
@@ -98,13 +121,14 @@ func checkEntries(ctx context.Context, t *testing.T, store payments.Store, m *mo
 				e.Kind, e.Account, e.Amount, n.entry.Kind, n.entry.Account, n.entry.Amount)
 		}
 	}
+	var lost []string
 	for _, n := range m.all {
 		if _, ok := byID[n.entry.ID]; n.acked && !ok {
 			f.add("acknowledged %s (%s %s) has no entry %s", n.event.ID, n.event.Type, n.entry.Amount, n.entry.ID)
+			lost = append(lost, f.list[len(f.list)-1])
 		}
 	}
-	f.report(t)
-	return byID
+	return byID, f, lost
 }
 
 // checkBalances checks every account's materialized balances against the sum

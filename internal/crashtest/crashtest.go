@@ -15,6 +15,13 @@
 //		crashtest.Run(t, crashtest.Config{Store: "sqlite", Target: path, Open: openCrashStore})
 //	}
 //
+// SIGKILL ends the process but not the kernel's page cache: whatever the
+// store wrote survives the kill, synced or not, so a store that acknowledges
+// before its fsync passes. A store whose test hook records what each of its
+// syncs made durable sets Config.AfterKill to drop, after each kill, what a
+// power loss would have dropped; Config.ExpectLoss then runs the store with
+// its flush disabled on purpose, to show that the run catches it.
+//
 // PAYMENTS_CRASHTEST_KILLS=n raises (or lowers) the number of kills for a
 // soak run; the default is DefaultKills.
 package crashtest
@@ -83,6 +90,21 @@ type Config struct {
 	Kills int
 	// Clients is the number of concurrent clients; 0 means DefaultClients.
 	Clients int
+	// ChildEnv is added to each child's environment, for instance to
+	// turn on a store's test hook.
+	ChildEnv []string
+	// AfterKill, when set, runs after each kill, before the next child
+	// starts, to make the database what a power loss at the kill would
+	// have left: a store's test hook knows what it synced. Without it the
+	// database keeps all the child wrote, and a lost fsync goes unseen.
+	AfterKill func() error
+	// ExpectLoss says the store acknowledges what it has not made durable,
+	// on purpose (its flush disabled), so that AfterKill loses
+	// acknowledged notifications: Run then passes only if its check finds
+	// some missing from the ledger, the proof that the run would catch
+	// such a store. Answers and redeliveries that a lost payment makes
+	// fail are not held against the store then.
+	ExpectLoss bool
 }
 
 func (c Config) withDefaults(t *testing.T) Config {
@@ -143,7 +165,11 @@ func Run(t *testing.T, cfg Config) {
 	store, err := cfg.Open(ctx, cfg.Target)
 	require.NoError(t, err, "open %s after the run", cfg.Store)
 	defer func() { require.NoError(t, store.Close()) }()
-	check(ctx, t, store, r.model)
+	if cfg.ExpectLoss {
+		checkLoss(ctx, t, store, r.model)
+	} else {
+		check(ctx, t, store, r.model)
+	}
 	t.Logf("%s: %d kills in %s; %s", cfg.Store, cfg.Kills, time.Since(began).Round(time.Millisecond), r.model.summary())
 }
 
@@ -189,6 +215,9 @@ func (r *runner) killedLife(ctx context.Context, life int) (loadStats, time.Dura
 	<-loadEnded
 	require.NoError(r.t, err, "kill the child in life %d", life)
 	require.NoError(r.t, ctx.Err(), "run timed out")
+	if r.cfg.AfterKill != nil {
+		require.NoError(r.t, r.cfg.AfterKill(), "after the kill in life %d", life)
+	}
 	r.requireNoClientErrors(s)
 	return s, delay
 }
@@ -204,16 +233,23 @@ func (r *runner) cleanLife(ctx context.Context) (loadStats, int) {
 	redelivered, unacked := r.model.redeliverUnacknowledged(ctx, c.url)
 	require.NoError(r.t, c.stop(), "stop the last child")
 	r.requireNoClientErrors(s)
-	require.Empty(r.t, unacked, "notifications a healthy child never acknowledged")
+	if !r.cfg.ExpectLoss {
+		require.Empty(r.t, unacked, "notifications a healthy child never acknowledged")
+	}
 	return s, redelivered
 }
 
 // requireNoClientErrors fails on 4xx answers. Every notification of the load
 // is signed and consistent with the ledger, so a 4xx is a rejected signature
 // or a contradiction the store invented (a 409 from an entry it half-wrote).
-// A 5xx only asks for a retry, which the clean life gives.
+// A 5xx only asks for a retry, which the clean life gives. A store that
+// lost acknowledged payments on purpose (ExpectLoss) may well refuse what
+// refers to them.
 func (r *runner) requireNoClientErrors(s loadStats) {
 	r.t.Helper()
+	if r.cfg.ExpectLoss {
+		return
+	}
 	for status, count := range s.statuses {
 		require.False(r.t, status >= 400 && status <= 499, "%d deliveries answered %d %s", count, status, http.StatusText(status))
 	}

@@ -40,6 +40,7 @@ func (r *runner) start(ctx context.Context, life string) *child {
 	r.t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.timeout="+childTestTimeout.String())
 	cmd.Env = append(os.Environ(), roleVar+"="+roleChild, storeVar+"="+r.cfg.Store, targetVar+"="+r.cfg.Target)
+	cmd.Env = append(cmd.Env, r.cfg.ChildEnv...)
 	addr := make(chan string, 1)
 	r.output.begin(life)
 	cmd.Stdout = &addressWriter{out: r.output, addr: addr}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"sync/atomic"
 	"time"
 )
 
@@ -37,6 +38,9 @@ const (
 // writer or the readers wait for: it copies what no reader still needs, and
 // leaves the rest to the next pass.
 type checkpointer struct {
+	// halted is set once the log could not be synced: its frames are
+	// not to be copied any more (see recover.go).
+	halted atomic.Bool
 	db     *sql.DB
 	conn   *sql.Conn
 	status *sql.Stmt // the log's size, without checkpointing
@@ -99,6 +103,10 @@ func (c *checkpointer) committed() {
 	}
 }
 
+// halt stops the checkpointer for good, without waiting for a pass in
+// progress: the writer calls it when the log could not be synced.
+func (c *checkpointer) halt() { c.halted.Store(true) }
+
 func (c *checkpointer) loop() {
 	defer close(c.exited)
 	for {
@@ -107,9 +115,14 @@ func (c *checkpointer) loop() {
 		case <-c.stop:
 			return
 		}
+		if c.halted.Load() {
+			continue
+		}
 		// A failed checkpoint loses nothing: the frames stay in the log,
 		// the next pass tries again, and the writer's own checkpoint
-		// still bounds the log.
+		// still bounds the log. Only commits wake the checkpointer, so
+		// while writes fail it waits: the writer then checkpoints the
+		// log itself (recoverGroup).
 		_ = c.checkpoint(context.Background())
 	}
 }

@@ -63,4 +63,5 @@ func ExampleMigrations() {
 	// Output:
 	// 0001_init.sql
 	// 0002_replays.sql
+	// 0003_versions.sql
 }

@@ -12,8 +12,8 @@ import (
 	"github.com/payrail/payments/internal/cursor"
 )
 
-const notificationColumns = `id, gateway, received_at, remote_addr, header, body, verified, outcome,
-	event_id, event_type, detail, replay_of, resolved_by`
+const notificationColumns = `id, gateway, received_at, remote_addr, header, body, body_len, body_sha256,
+	verified, outcome, event_id, event_type, detail, replay_of, resolved_by`
 
 // AppendNotification implements payments.Store: it journals n as given,
 // outside any batch. n.ID is required; a taken ID is payments.ErrConflict.
@@ -35,9 +35,9 @@ func (s *Store) AppendNotification(ctx context.Context, n *payments.Notification
 // on it; a taken id is ErrConflict.
 func (s *Store) insertNotification(ctx context.Context, q querier, n *payments.Notification, header any) error {
 	res, err := q.exec(ctx, `INSERT INTO {{p}}notifications (`+notificationColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		n.ID, n.Gateway, micros(n.ReceivedAt), n.RemoteAddr, header, n.Body, n.Verified, string(n.Outcome),
-		n.EventID, n.EventType, n.Detail, n.ReplayOf, n.ResolvedBy)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		n.ID, n.Gateway, micros(n.ReceivedAt), n.RemoteAddr, header, n.Body, n.BodyLen, n.BodySHA256,
+		n.Verified, string(n.Outcome), n.EventID, n.EventType, n.Detail, n.ReplayOf, n.ResolvedBy)
 	if err != nil {
 		return fmt.Errorf("sqlite: journal notification %s: %w", n.ID, err)
 	}
@@ -57,6 +57,44 @@ func (s *Store) resolveNotification(ctx context.Context, q querier, id, resolved
 		return fmt.Errorf("sqlite: resolve notification %s: %w", id, err)
 	}
 	return nil
+}
+
+// PruneNotifications implements payments.Store. It deletes the oldest rows
+// first, at most p.Limit of them in one write, so that a host trimming a
+// large journal calls it again until it returns less than the limit, and a
+// webhook's write never waits for more than one call's deletes.
+func (s *Store) PruneNotifications(ctx context.Context, p payments.NotificationPrune) (int, error) {
+	// Each condition is spelled out for SQLite, which cannot see through a
+	// bound outcome: recorded and duplicate rows, most of the journal, are
+	// found through the index by received_at; the others through the
+	// partial index by outcome, which holds only them. A parked or failed
+	// row goes only once a replay has resolved it: until then it is money
+	// or a delivery waiting for the host.
+	where := `outcome = ? AND received_at < ?`
+	switch p.Outcome {
+	case payments.OutcomeRecorded, payments.OutcomeDuplicate:
+	case payments.OutcomeParked, payments.OutcomeFailed:
+		where += ` AND outcome NOT IN ('recorded', 'duplicate') AND resolved_by <> ''`
+	default:
+		where += ` AND outcome NOT IN ('recorded', 'duplicate')`
+	}
+	var pruned int64
+	err := s.writer.do(ctx, func(ctx context.Context, tx querier) error {
+		res, err := tx.exec(ctx, `DELETE FROM {{p}}notifications WHERE seq IN
+			(SELECT seq FROM {{p}}notifications WHERE `+where+` ORDER BY received_at, seq LIMIT ?)`,
+			string(p.Outcome), micros(p.Before), cursor.Limit(p.Limit))
+		if err != nil {
+			return fmt.Errorf("sqlite: prune %s notifications: %w", p.Outcome, err)
+		}
+		if pruned, err = res.RowsAffected(); err != nil {
+			return fmt.Errorf("sqlite: prune %s notifications: %w", p.Outcome, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return int(pruned), nil
 }
 
 // Notification implements payments.Store; an unknown id is
@@ -151,8 +189,8 @@ func scanNotification(row scanner, leading ...any) (*payments.Notification, erro
 		header     sql.NullString
 		outcome    string
 	)
-	dest := append(leading, &n.ID, &n.Gateway, &receivedAt, &n.RemoteAddr, &header, &n.Body, &n.Verified, &outcome,
-		&n.EventID, &n.EventType, &n.Detail, &n.ReplayOf, &n.ResolvedBy)
+	dest := append(leading, &n.ID, &n.Gateway, &receivedAt, &n.RemoteAddr, &header, &n.Body, &n.BodyLen, &n.BodySHA256,
+		&n.Verified, &outcome, &n.EventID, &n.EventType, &n.Detail, &n.ReplayOf, &n.ResolvedBy)
 	err := row.Scan(dest...)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {

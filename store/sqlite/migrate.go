@@ -127,6 +127,8 @@ var tables = []string{"payments", "entries", "balances", "notifications", "sync_
 // per migration at least, so that a skipped migration shows at Open.
 var addedColumns = []struct{ table, column string }{
 	{"notifications", "resolved_by"}, // 0002
+	{"payments", "version"},          // 0003
+	{"notifications", "body_sha256"}, // 0003
 }
 
 // checkSchema reports tables and columns missing under prefix, so that a

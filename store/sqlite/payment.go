@@ -10,7 +10,7 @@ import (
 )
 
 const paymentColumns = `id, gateway, gateway_id, account, amount, currency, reference, status,
-	redirect_url, capture_before, metadata, created_at, updated_at`
+	redirect_url, capture_before, metadata, version, created_at, updated_at`
 
 // CreatePayment implements payments.Store. A taken ID, or a taken
 // (Gateway, GatewayID), is payments.ErrConflict; ClientSecret is not stored.
@@ -40,9 +40,10 @@ func (s *Store) insertPayment(ctx context.Context, q querier, p *payments.Paymen
 		return false, err
 	}
 	res, err := q.exec(ctx, `INSERT INTO {{p}}payments (`+paymentColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) `+conflict,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) `+conflict,
 		p.ID, p.Gateway, p.GatewayID, p.Account, p.Amount.Amount, string(p.Amount.Currency), p.Reference,
-		string(p.Status), p.RedirectURL, optionalMicros(p.CaptureBefore), meta, micros(p.CreatedAt), micros(p.UpdatedAt))
+		string(p.Status), p.RedirectURL, optionalMicros(p.CaptureBefore), meta, p.Version,
+		micros(p.CreatedAt), micros(p.UpdatedAt))
 	if err != nil {
 		return false, fmt.Errorf("sqlite: insert payment %s: %w", p.ID, err)
 	}
@@ -53,13 +54,14 @@ func (s *Store) insertPayment(ctx context.Context, q querier, p *payments.Paymen
 	return n == 1, nil
 }
 
-// updatePayment writes back, whole, the fields a payments.Plan may change.
+// updatePayment writes back, whole, the fields a payments.Plan may change,
+// its version included: the planner counts it, the store only keeps it.
 func (s *Store) updatePayment(ctx context.Context, q querier, p *payments.Payment) error {
 	_, err := q.exec(ctx, `UPDATE {{p}}payments SET gateway_id = ?, account = ?, amount = ?,
-		currency = ?, reference = ?, status = ?, redirect_url = ?, capture_before = ?, updated_at = ?
+		currency = ?, reference = ?, status = ?, redirect_url = ?, capture_before = ?, version = ?, updated_at = ?
 		WHERE id = ?`,
 		p.GatewayID, p.Account, p.Amount.Amount, string(p.Amount.Currency), p.Reference, string(p.Status),
-		p.RedirectURL, optionalMicros(p.CaptureBefore), micros(p.UpdatedAt), p.ID)
+		p.RedirectURL, optionalMicros(p.CaptureBefore), p.Version, micros(p.UpdatedAt), p.ID)
 	if err != nil {
 		return fmt.Errorf("sqlite: update payment %s: %w", p.ID, err)
 	}
@@ -127,7 +129,7 @@ func scanPayment(row scanner) (*payments.Payment, error) {
 		createdAt, updatedAt int64
 	)
 	err := row.Scan(&p.ID, &p.Gateway, &p.GatewayID, &p.Account, &p.Amount.Amount, &currency, &p.Reference,
-		&status, &p.RedirectURL, &captureBefore, &metadata, &createdAt, &updatedAt)
+		&status, &p.RedirectURL, &captureBefore, &metadata, &p.Version, &createdAt, &updatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}

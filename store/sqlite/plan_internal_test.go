@@ -155,6 +155,59 @@ func TestListingsNeedNoSort(t *testing.T) {
 	assert.GreaterOrEqual(t, listings, 19, "entries and journal with and without a cursor, sync tasks by state")
 }
 
+// TestPruneUsesAnIndex prunes each outcome and checks that SQLite finds
+// the rows to delete through an index, oldest first, without sorting:
+// recorded and duplicate rows through the index by received_at, the others
+// through the partial index by outcome. A scan of the journal would hold
+// the write lock for as long as the journal is big.
+func TestPruneUsesAnIndex(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "prune.db")
+	s, err := Open(ctx, path, Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	outcomes := map[payments.Outcome]string{
+		payments.OutcomeRecorded: "notifications_received", payments.OutcomeDuplicate: "notifications_received",
+		payments.OutcomeIgnored: "notifications_outcome", payments.OutcomeRejected: "notifications_outcome",
+		payments.OutcomeParked: "notifications_outcome", payments.OutcomeFailed: "notifications_outcome",
+	}
+	want := map[string]string{} // template → index
+	for outcome, index := range outcomes {
+		_, err := s.PruneNotifications(ctx, payments.NotificationPrune{Outcome: outcome, Before: time.Now()})
+		require.NoError(t, err)
+		s.writer.stmts.mu.Lock()
+		for tpl := range s.writer.stmts.stmts {
+			if strings.HasPrefix(strings.TrimSpace(tpl), "DELETE") && want[tpl] == "" {
+				want[tpl] = index
+			}
+		}
+		s.writer.stmts.mu.Unlock()
+	}
+	require.Len(t, want, 3, "recorded or duplicate; parked or failed; the other outcomes")
+
+	db, err := sql.Open("sqlite", path+"?"+writerParams(time.Second))
+	require.NoError(t, err)
+	defer db.Close()
+	for tpl, index := range want {
+		query := strings.ReplaceAll(tpl, "{{p}}", DefaultTablePrefix)
+		rows, err := db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, placeholders(tpl)...)
+		require.NoError(t, err, tpl)
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
+			plan = append(plan, detail)
+		}
+		require.NoError(t, rows.Err())
+		rows.Close()
+		joined := strings.Join(plan, "\n")
+		assert.Contains(t, joined, index, "%s\n%s", query, joined)
+		assert.NotContains(t, joined, "TEMP B-TREE", "%s\n%s", query, joined)
+		assert.NotContains(t, plan, "SCAN "+DefaultTablePrefix+"notifications", "a scan of the whole journal")
+	}
+}
+
 // countingQuerier counts the statements a write runs.
 type countingQuerier struct {
 	querier

@@ -12,6 +12,14 @@
 // WAL back into the file, so the writer never stops for it. Reads use a
 // separate pool of read-only connections and never wait for the writer.
 //
+// Disk failures: a write that fails on the disk (full, a file-size limit,
+// an I/O error) fails with nothing of it written, and the store goes on
+// taking writes, copying the WAL back first so that it can start over;
+// once the disk has room, writes succeed again without a restart. A failed
+// fsync of the WAL is different: what was written since the last good sync
+// may be lost whatever a later fsync reports, so the store then refuses
+// every write until it is reopened.
+//
 // Several processes may open the same file: SQLite's own locking serializes
 // their writes (waiting up to Options.BusyTimeout), and ClaimSync leases are
 // taken inside write transactions, so no task is leased twice. The file must
@@ -134,7 +142,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		rdb.Close()
 		return nil, err
 	}
-	w, err := startWriter(ctx, wdb, prefix, path+"-wal", ckpt.committed)
+	w, err := startWriter(ctx, wdb, prefix, path+"-wal", ckpt.committed, ckpt.halt)
 	if err != nil {
 		_ = ckpt.close()
 		wdb.Close()

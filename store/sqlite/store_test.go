@@ -102,8 +102,9 @@ func TestSkipMigrationsWithHostAppliedSchema(t *testing.T) {
 }
 
 // TestUpgradeFromTheFirstSchema opens a file that holds the first
-// migration's schema and a journal row: Open applies the rest, and the row
-// reads back with no replay and unresolved.
+// migration's schema, a payment and a journal row: Open applies the rest,
+// the payment reads back as version 1 and the row with no replay,
+// unresolved, and its body whole.
 func TestUpgradeFromTheFirstSchema(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "old.db")
 	ms, err := sqlite.Migrations("")
@@ -117,6 +118,8 @@ func TestUpgradeFromTheFirstSchema(t *testing.T) {
 		`INSERT INTO payments_schema_migrations VALUES (1, 'init', 0)`,
 		`INSERT INTO payments_notifications (id, gateway, received_at, verified, outcome)
 			VALUES ('ntf_old', 'fake', 0, 1, 'parked')`,
+		`INSERT INTO payments_payments (id, gateway, gateway_id, status, created_at, updated_at)
+			VALUES ('pay_old', 'fake', 'pi_old', 'pending', 0, 0)`,
 	} {
 		_, err := db.Exec(stmt)
 		require.NoError(t, err, stmt)
@@ -131,6 +134,11 @@ func TestUpgradeFromTheFirstSchema(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, n.ReplayOf)
 	assert.Empty(t, n.ResolvedBy)
+	assert.Zero(t, n.BodyLen)
+	assert.Empty(t, n.BodySHA256)
+	p, err := s.Payment(ctx, "pay_old")
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, p.Version)
 	parked, _, err := s.Notifications(ctx, payments.NotificationFilter{Outcome: payments.OutcomeParked, Unresolved: true})
 	require.NoError(t, err)
 	require.Len(t, parked, 1)
@@ -269,4 +277,26 @@ func TestTwoStoresOnOneFileClaimEachTaskOnce(t *testing.T) {
 		}
 	}
 	assert.Len(t, seen, tasks)
+}
+
+// TestPruneOldestFirst journals rows out of the order they were received
+// in, as slow requests do, and prunes one at a time: the oldest received
+// goes first, so that a host pruning in steps keeps the newest.
+func TestPruneOldestFirst(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, minute := range []int{3, 1, 2} {
+		require.NoError(t, s.AppendNotification(ctx, &payments.Notification{ID: fmt.Sprint("ntf_", minute), Gateway: "fake",
+			ReceivedAt: now.Add(time.Duration(minute) * time.Minute), Outcome: payments.OutcomeRejected}))
+	}
+	for _, gone := range []string{"ntf_1", "ntf_2"} {
+		n, err := s.PruneNotifications(ctx, payments.NotificationPrune{Outcome: payments.OutcomeRejected, Before: now.Add(time.Hour), Limit: 1})
+		require.NoError(t, err)
+		assert.Equal(t, 1, n)
+		_, err = s.Notification(ctx, gone)
+		assert.ErrorIs(t, err, payments.ErrNotFound, gone)
+	}
+	_, err := s.Notification(ctx, "ntf_3")
+	assert.NoError(t, err)
 }

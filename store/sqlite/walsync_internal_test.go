@@ -68,7 +68,9 @@ func TestCommitWaitsForTheLogSync(t *testing.T) {
 
 // TestFailedLogSyncStopsWrites checks that a write whose log could not be
 // flushed is reported as failed, and that the store then refuses writes
-// rather than acknowledge anything it cannot promise is on disk.
+// rather than acknowledge anything it cannot promise is on disk, and stops
+// checkpointing (see recover.go for why no later sync can undo a failed
+// one).
 func TestFailedLogSyncStopsWrites(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(ctx, filepath.Join(t.TempDir(), "broken.db"), Options{})
@@ -88,6 +90,7 @@ func TestFailedLogSyncStopsWrites(t *testing.T) {
 	_, err = s.Commit(ctx, testCharge("ch_2", "acct", 100))
 	require.ErrorIs(t, err, errDisk, "later writes fail too")
 	assert.Equal(t, 1, calls, "a broken store does not write again")
+	assert.True(t, s.checkpointer.halted.Load(), "nor copy a log it could not sync")
 	b, err := s.Balance(ctx, "acct", "USD")
 	require.NoError(t, err)
 	assert.Equal(t, int64(100), b.Money.Amount, "the second write never ran")
@@ -100,7 +103,8 @@ func TestFailedLogSyncStopsWrites(t *testing.T) {
 func TestNoSuccessAfterAFailedLogSync(t *testing.T) {
 	errDisk := errors.New("input/output error")
 	failures := []error{errDisk, nil}
-	w := &writer{toSync: make(chan *committedGroup, 2), syncerEnd: make(chan struct{})}
+	halts := 0
+	w := &writer{toSync: make(chan *committedGroup, 2), syncerEnd: make(chan struct{}), logFailed: func() { halts++ }}
 	w.wal = &walSyncer{path: filepath.Join(t.TempDir(), "log"), sync: func(*os.File) error {
 		err := failures[0]
 		failures = failures[1:]
@@ -120,4 +124,5 @@ func TestNoSuccessAfterAFailedLogSync(t *testing.T) {
 	assert.ErrorIs(t, <-second.done, errDisk)
 	close(w.toSync)
 	<-w.syncerEnd
+	assert.Equal(t, 1, halts, "the checkpointer is halted once")
 }

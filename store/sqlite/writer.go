@@ -61,6 +61,9 @@ type writer struct {
 	careful bool
 	// committed is called after each commit; the checkpointer uses it.
 	committed func()
+	// logFailed is called once, when the log could not be synced; it
+	// halts the checkpointer (see recover.go).
+	logFailed func()
 	// commits counts COMMITs; only the writer's goroutine uses it. A
 	// group's outcome depends on the commits made up to its own.
 	commits uint64
@@ -69,7 +72,8 @@ type writer struct {
 	toSync    chan *committedGroup
 	syncerEnd chan struct{}
 	// broken is set once the log could not be synced: from then on
-	// nothing the writer commits can be promised durable.
+	// nothing the writer commits can be promised durable (recover.go
+	// says why a later sync cannot make it so).
 	broken atomic.Pointer[error]
 }
 
@@ -88,14 +92,14 @@ type committedGroup struct {
 const syncQueue = 64
 
 // startWriter takes the write connection from db and starts committing;
-// it calls committed after each commit and syncs the log at walPath
-// before acknowledging.
-func startWriter(ctx context.Context, db *sql.DB, prefix, walPath string, committed func()) (*writer, error) {
+// it calls committed after each commit, syncs the log at walPath before
+// acknowledging, and calls logFailed if that sync ever fails.
+func startWriter(ctx context.Context, db *sql.DB, prefix, walPath string, committed, logFailed func()) (*writer, error) {
 	w, err := newWriter(ctx, db, prefix)
 	if err != nil {
 		return nil, err
 	}
-	w.committed = committed
+	w.committed, w.logFailed = committed, logFailed
 	w.wal = &walSyncer{path: walPath, sync: syncData}
 	w.toSync = make(chan *committedGroup, syncQueue)
 	w.syncerEnd = make(chan struct{})
@@ -117,6 +121,7 @@ func newWriter(ctx context.Context, db *sql.DB, prefix string) (*writer, error) 
 		stop:      make(chan struct{}),
 		exited:    make(chan struct{}),
 		committed: func() {},
+		logFailed: func() {},
 	}
 	return w, nil
 }
@@ -166,7 +171,7 @@ func (w *writer) loop() {
 			w.finish(group, make([]error, len(group)), *broken)
 			continue
 		}
-		results, err := w.commitGroup(group)
+		results, err := w.recoverGroup(group)
 		if err != nil {
 			// Nothing of the group committed; what its jobs saw of
 			// earlier groups does not change that.
@@ -207,7 +212,9 @@ func (w *writer) syncLoop() {
 				// The groups did commit, and may or may not be on disk:
 				// the store cannot promise anything any more.
 				err = fmt.Errorf("sqlite: syncing the write-ahead log failed, so writes since the last sync may be lost and the store takes no more writes; reopen it: %w", err)
-				w.broken.CompareAndSwap(nil, &err)
+				if w.broken.CompareAndSwap(nil, &err) {
+					w.logFailed()
+				}
 			} else {
 				synced = upTo
 			}
