@@ -236,3 +236,25 @@ func TestMoneyThatDoesNotMatchItsPaymentIsParked(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, payments.OutcomeRecorded, res.Notification.Outcome)
 }
+
+// journalDown is a Store whose journal fails, as a full disk would.
+type journalDown struct{ *memory.Store }
+
+func (journalDown) AppendNotification(context.Context, *payments.Notification) error {
+	return assert.AnError
+}
+
+func TestVerifiedRejectionIsRetriedWhenTheJournalFails(t *testing.T) {
+	fake := gatewaytest.NewFake("k")
+	svc, err := payments.New(journalDown{memory.New()}, payments.WithGateway(fake))
+	require.NoError(t, err)
+	// Signed, but an amount USD cannot hold: verified, rejected for good.
+	res, err := svc.HandleWebhook(t.Context(), "fake", fake.Request(charge("e1", "p1", "a", "1.001"), time.Now()))
+	require.Error(t, err)
+	assert.Equal(t, payments.OutcomeFailed, res.Notification.Outcome, "not journaled, so not acknowledged")
+	assert.Equal(t, 500, res.Reply.Status)
+
+	res, err = svc.HandleWebhook(t.Context(), "fake", &payments.WebhookRequest{Body: []byte("forged")})
+	require.ErrorIs(t, err, payments.ErrUnauthenticated)
+	assert.Equal(t, 401, res.Reply.Status, "a forgery is refused whether or not the journal works")
+}

@@ -101,8 +101,10 @@ func (s *Service) handle(ctx context.Context, g Gateway, req *WebhookRequest, n 
 		if jerr := s.store.AppendNotification(ctx, n); jerr != nil {
 			s.log.ErrorContext(ctx, "payments: journal failed", "gateway", n.Gateway, "notification", n.ID, "error", jerr)
 			// The gateway must retry, so that nothing goes unjournaled,
-			// unless it is rejected: a retry would be rejected again.
-			if n.Outcome != OutcomeRejected {
+			// unless it failed verification: a retry would be refused
+			// again. A verified rejection is retried: a driver may
+			// acknowledge it only once it is journaled.
+			if n.Outcome != OutcomeRejected || n.Verified {
 				n.Outcome = OutcomeFailed
 				err = errors.Join(err, fmt.Errorf("journal: %w", jerr))
 			}

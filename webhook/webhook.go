@@ -21,9 +21,10 @@ const DefaultMaxBodyBytes = 1 << 20
 type Option func(*config)
 
 type config struct {
-	maxBody int64
-	pattern func(gateway string) string
-	log     *slog.Logger
+	maxBody  int64
+	pattern  func(gateway string) string
+	log      *slog.Logger
+	rejected RejectedReply
 }
 
 // WithMaxBodyBytes sets the largest body accepted; larger ones are answered
@@ -84,6 +85,11 @@ func Mount(mux *http.ServeMux, svc *payments.Service, opts ...Option) {
 //	500  the Store failed, or the driver could not finish, so the gateway
 //	     retries
 //
+// A 400 or a 409 is a 200 instead where the driver acknowledges what the
+// ledger rejected for good, because its gateway resends refusals for days
+// (the Stripe driver does); WithRejectedReply overrides the drivers'
+// choice. No setting changes a 401 or a 500.
+//
 // A body that cannot be authenticated is never 400, even when it is also
 // malformed: a driver that finds no signature says ErrUnauthenticated
 // before it tries to understand the body, so an unsigned probe and a forged
@@ -139,7 +145,7 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpError(w, code)
 		return
 	}
-	writeReply(w, res.Reply)
+	writeReply(w, h.replyTo(req, res, err))
 }
 
 // writeReply writes a reply as the Service decided it.

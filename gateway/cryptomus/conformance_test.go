@@ -20,9 +20,13 @@ import (
 // TestConformance runs the suite against the fake Cryptomus API: with the
 // sender's address unchecked, checked, and checked behind the host's
 // reverse proxy, where X-Forwarded-For is what the journal must keep for a
-// replay to pass the same check. Cryptomus has no manual capture
-// and no cancel, refunds whole invoices only (Lacks.PartialRefund), and
-// refunds asynchronously: refund_paid records the refund (Refunded).
+// replay to pass the same check; and with overpayments charged in full
+// (ChargePaidAmount), where paid_over is booked (Overpaid). Cryptomus has
+// no manual capture and no cancel, refunds whole invoices only
+// (Lacks.PartialRefund), and refunds asynchronously: refund_paid records
+// the refund (Refunded). The driver is no payments.WebhookReplier: a
+// rejected notification keeps the Service's 4xx (AcknowledgesRejected is
+// false), since Cryptomus documents no automatic retries to spare.
 func TestConformance(t *testing.T) {
 	proxied := func(body []byte) *payments.WebhookRequest {
 		req := webhookRequest(body)
@@ -44,15 +48,22 @@ func TestConformance(t *testing.T) {
 			c.CheckWebhookIP = true
 			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 		}, proxied},
+		{"overpayments charged", func(c *cryptomus.Config) { c.Overpayment = cryptomus.ChargePaidAmount }, webhookRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			api := newFakeAPI(t)
+			var cfg cryptomus.Config
 			g := api.gateway(tc.mutate, func(c *cryptomus.Config) {
 				c.RefundAddress = func(context.Context, payments.Payment) (string, error) {
 					return "TXhfYSWt2oKRrHAJVJeYRuit6ZzKuoEKXj", nil
 				}
+				cfg = *c
 			})
-			gatewaytest.RunConformance(t, conformanceHarness(g, api, tc.request))
+			h := conformanceHarness(g, api, tc.request)
+			if cfg.Overpayment != cryptomus.ChargePaidAmount {
+				h.Overpaid = nil // paid_over books the invoice amount
+			}
+			gatewaytest.RunConformance(t, h)
 		})
 	}
 }
@@ -63,15 +74,15 @@ func conformanceHarness(g *cryptomus.Gateway, api *fakeAPI, request func(body []
 	var n atomic.Int64
 	// invoiceWebhook is the webhook Cryptomus sends for an invoice the fake
 	// made, in the status the fake holds it in.
-	invoiceWebhook := func(t *testing.T, inv fakeInvoice) *payments.WebhookRequest {
+	invoiceWebhook := func(t *testing.T, inv fakeInvoice, more ...field) *payments.WebhookRequest {
 		var additional any
 		if inv.AdditionalData != "" {
 			additional = inv.AdditionalData
 		}
-		return request(webhookBody(t, paymentFields(
-			field{"uuid", inv.UUID}, field{"order_id", inv.OrderID}, field{"amount", inv.Amount},
-			field{"currency", inv.Currency}, field{"status", inv.Status}, field{"additional_data", additional},
-		), paymentKey))
+		return request(webhookBody(t, paymentFields(append([]field{
+			{"uuid", inv.UUID}, {"order_id", inv.OrderID}, {"amount", inv.Amount},
+			{"currency", inv.Currency}, {"status", inv.Status}, {"additional_data", additional},
+		}, more...)...), paymentKey))
 	}
 	return gatewaytest.Harness{
 		Gateway: g,
@@ -95,8 +106,20 @@ func conformanceHarness(g *cryptomus.Gateway, api *fakeAPI, request func(body []
 				field{"additional_data", nil},
 			), paymentKey))
 		},
-		Paid: func(t *testing.T, p payments.Payment) *payments.WebhookRequest {
-			return invoiceWebhook(t, api.settle(t, p.GatewayID, "paid"))
+		// A paid webhook whose invoice amount and currency are amount's:
+		// what the driver reads as the charge, whatever the payer sent.
+		Paid: func(t *testing.T, p payments.Payment, amount payments.Money) *payments.WebhookRequest {
+			inv := api.settle(t, p.GatewayID, "paid")
+			inv.Amount, inv.Currency = amount.Decimal(), string(amount.Currency)
+			return invoiceWebhook(t, inv)
+		},
+		// paid_over for the invoice, the customer having sent amount in the
+		// invoice's currency: booked only under ChargePaidAmount, so the
+		// test clears it for the other configurations.
+		Overpaid: func(t *testing.T, p payments.Payment, amount payments.Money) *payments.WebhookRequest {
+			inv := api.settle(t, p.GatewayID, "paid_over")
+			require.Equal(t, inv.Currency, string(amount.Currency))
+			return invoiceWebhook(t, inv, field{"payment_amount", amount.Decimal()}, field{"payer_currency", inv.Currency})
 		},
 		Refunded: func(t *testing.T, p payments.Payment, amount payments.Money) *payments.WebhookRequest {
 			require.Equal(t, p.Amount, amount, "Cryptomus refunds whole invoices")

@@ -17,6 +17,15 @@
 // is why ledger entries are keyed by the invoice and a redelivery records
 // nothing twice.
 //
+// The driver is no payments.WebhookReplier, so a notification that
+// verified but that the ledger rejected for good keeps the Service's 400 or
+// 409: Cryptomus sends a webhook when an invoice's status changes and
+// documents no automatic retries
+// (https://doc.cryptomus.com/business/payments/webhook); it resends only
+// when asked, at most 10 times an invoice
+// (https://doc.cryptomus.com/business/payments/resend-webhook), so a
+// refusal brings no storm of retries to spare the endpoint from.
+//
 // The driver implements payments.Gateway, payments.CheckoutCreator,
 // payments.Refunder, payments.HealthChecker and payments.HeaderNamer, plus
 // Cryptomus calls with no portable equivalent: PaymentInfo, RefundInvoice,
@@ -86,6 +95,10 @@ const (
 	// sent, when it is in the invoice currency (payer_currency equals
 	// currency) and exceeds the invoice amount; otherwise it falls back to
 	// the invoice amount, since converting between currencies is not exact.
+	// The charge is flagged as an overpayment (payments.Entry.Overpayment),
+	// which the ledger books above the payment's amount, only on paid_over:
+	// a paid webhook carrying more than the invoice contradicts its status
+	// and is parked for review (payments.ErrMismatch).
 	ChargePaidAmount
 )
 

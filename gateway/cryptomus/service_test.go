@@ -87,3 +87,49 @@ func TestUnattributedIsParked(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, payments.OutcomeParked, res.Notification.Outcome)
 }
+
+// TestOverpaymentThroughService: with overpayments charged in full, a
+// TRX invoice of 3.00 paid_over with 3.50 books 3.50, Cryptomus having
+// reported the overpayment; paid with 3.50, a status that says "exactly as
+// much as required", contradicts itself and is parked for review.
+func TestOverpaymentThroughService(t *testing.T) {
+	ctx := t.Context()
+	api := newFakeAPI(t)
+	g := api.gateway(func(c *cryptomus.Config) { c.Overpayment = cryptomus.ChargePaidAmount })
+	svc, err := payments.New(memory.New(), payments.WithGateway(g))
+	require.NoError(t, err)
+	three, err := payments.ParseMoney("3", "TRX")
+	require.NoError(t, err)
+	webhook := func(p *payments.Payment, status string) *payments.WebhookRequest {
+		return webhookRequest(webhookBody(t, paymentFields(
+			field{"uuid", p.GatewayID}, field{"order_id", p.ID}, field{"amount", "3.00000000"}, field{"currency", "TRX"},
+			field{"payment_amount", "3.50000000"}, field{"payer_currency", "TRX"}, field{"status", status},
+			field{"additional_data", nil},
+		), paymentKey))
+	}
+	for _, tc := range []struct {
+		status  string
+		outcome payments.Outcome
+		booked  int64
+		payment payments.Status
+	}{
+		{"paid_over", payments.OutcomeRecorded, 350_000_000, payments.StatusSucceeded},
+		{"paid", payments.OutcomeParked, 0, payments.StatusPending},
+	} {
+		account := "user-" + tc.status
+		p, err := svc.Checkout(ctx, "cryptomus", payments.CheckoutRequest{Account: account, Amount: three, Reference: "order:1:" + tc.status})
+		require.NoError(t, err)
+		res, err := svc.HandleWebhook(ctx, "cryptomus", webhook(p, tc.status))
+		require.NoError(t, err)
+		assert.Equal(t, tc.outcome, res.Notification.Outcome, "%s: %s", tc.status, res.Notification.Detail)
+		bal, err := svc.Balance(ctx, account, "TRX")
+		require.NoError(t, err)
+		assert.Equal(t, tc.booked, bal.Money.Amount, tc.status)
+		after, err := svc.Payment(ctx, p.ID)
+		require.NoError(t, err)
+		assert.Equal(t, tc.payment, after.Status, tc.status)
+		if tc.outcome == payments.OutcomeParked {
+			assert.Contains(t, res.Notification.Detail, payments.ErrMismatch.Error())
+		}
+	}
+}

@@ -29,7 +29,8 @@ import (
 //
 //	paid, paid_over            succeeded, and a charge (GatewayRef = uuid) of
 //	                           the invoice amount in the invoice currency,
-//	                           or per Config.Overpayment
+//	                           or per Config.Overpayment (only paid_over is
+//	                           an overpayment the ledger books)
 //	refund_paid                refunded, and a refund (GatewayRef = uuid) of
 //	                           the same amount, negative
 //	wrong_amount, cancel,
@@ -187,7 +188,7 @@ func (g *Gateway) translate(n notification, req *payments.WebhookRequest) (*paym
 	if invoiceAmount.Amount <= 0 {
 		return nil, fmt.Errorf("cryptomus: webhook %s %s: amount %s is not positive: %w", n.UUID, n.Status, invoiceAmount, payments.ErrInvalidInput)
 	}
-	amount, note := g.chargeAmount(n, invoiceAmount)
+	amount, overpaid, note := g.chargeAmount(n, invoiceAmount)
 	c.Note = note
 	if rule.entry == payments.KindRefund {
 		amount.Amount = -amount.Amount
@@ -195,27 +196,42 @@ func (g *Gateway) translate(n notification, req *payments.WebhookRequest) (*paym
 	c.Entries = []payments.Entry{{
 		Gateway: g.cfg.Name, Kind: rule.entry, GatewayRef: n.UUID, GatewayPaymentID: n.UUID,
 		PaymentID: update.PaymentID, Account: data.Account, Reference: data.Reference,
-		Amount: amount, OccurredAt: req.ReceivedAt,
+		Amount: amount, OccurredAt: req.ReceivedAt, Overpayment: overpaid,
 	}}
 	return c, nil
 }
 
-// chargeAmount applies the overpayment policy and describes what the
+// chargeAmount applies the overpayment policy, reports whether the charge
+// is an overpayment Cryptomus itself reported, and describes what the
 // customer paid in crypto, which the ledger does not record.
-func (g *Gateway) chargeAmount(n notification, invoice payments.Money) (payments.Money, string) {
-	note := fmt.Sprintf("invoice %s; customer paid %s %s; merchant received %s",
+//
+// Under ChargePaidAmount, payment_amount is charged when it is in the
+// invoice currency and above the invoice amount. Only a paid_over webhook
+// flags it as an overpayment (payments.Entry.Overpayment), which the ledger
+// books: Cryptomus's statuses say paid_over is "paid more than required"
+// and paid "exactly as much as required"
+// (https://doc.cryptomus.com/business/payments/payment-statuses), so a paid
+// webhook carrying more contradicts itself, and the ledger parks its charge
+// for review (payments.ErrMismatch) instead of booking it.
+func (g *Gateway) chargeAmount(n notification, invoice payments.Money) (amount payments.Money, overpaid bool, note string) {
+	note = fmt.Sprintf("invoice %s; customer paid %s %s; merchant received %s",
 		invoice, orDash(n.PaymentAmount), orDash(n.PayerCurrency), orDash(n.MerchantAmount))
 	if g.cfg.Overpayment != ChargePaidAmount || n.PaymentAmount == "" || !strings.EqualFold(n.PayerCurrency, n.Currency) {
-		return invoice, note
+		return invoice, false, note
 	}
 	paid, err := payments.ParseMoney(n.PaymentAmount, n.Currency)
 	if err != nil {
-		return invoice, note + "; payment_amount is not exact in the invoice currency, the invoice amount is recorded"
+		return invoice, false, note + "; payment_amount is not exact in the invoice currency, the invoice amount is recorded"
 	}
-	if paid.Amount > invoice.Amount {
-		return paid, note + "; overpayment recorded"
+	switch {
+	case paid.Amount <= invoice.Amount:
+		return invoice, false, note
+	case n.Status == "paid_over":
+		return paid, true, note + "; overpayment recorded"
+	case n.Status == "paid":
+		return paid, false, note + "; more than the invoice, although the status is paid, not paid_over"
 	}
-	return invoice, note
+	return paid, false, note // refund_paid: the refund of what was charged
 }
 
 func orDash(s string) string {

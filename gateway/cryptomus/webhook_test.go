@@ -88,29 +88,54 @@ func TestParseWebhookFixtures(t *testing.T) {
 	}
 }
 
+// TestOverpaymentPolicy: what a charge records under each policy, and that
+// only paid_over, Cryptomus's own report of an overpayment, flags it as one
+// for the ledger to book.
 func TestOverpaymentPolicy(t *testing.T) {
-	body := readFixture(t, "webhook_paid_over.json")
 	trx := func(amount string) payments.Money {
 		m, err := payments.ParseMoney(amount, "TRX")
 		require.NoError(t, err)
 		return m
 	}
-	c, err := newGateway(t).ParseWebhook(t.Context(), webhookRequest(body))
-	require.NoError(t, err)
-	require.Len(t, c.Entries, 1)
-	assert.Equal(t, trx("3"), c.Entries[0].Amount, "the default records the invoice amount")
-	assert.Equal(t, payments.StatusSucceeded, c.Payments[0].Status)
-	assert.Contains(t, c.Note, "customer paid 3.50000000 TRX")
-
+	invoiceAmount := newGateway(t)
 	paidAmount := newGateway(t, func(c *cryptomus.Config) { c.Overpayment = cryptomus.ChargePaidAmount })
-	c, err = paidAmount.ParseWebhook(t.Context(), webhookRequest(body))
-	require.NoError(t, err)
-	assert.Equal(t, trx("3.5"), c.Entries[0].Amount)
-
-	// Paid in another currency than the invoice's: the invoice amount.
-	c, err = paidAmount.ParseWebhook(t.Context(), webhookRequest(webhookBody(t, paymentFields(field{"status", "paid_over"}), paymentKey)))
-	require.NoError(t, err)
-	assert.Equal(t, usd(t, "15.00"), c.Entries[0].Amount)
+	trxInvoice := func(status, paid string) []byte {
+		return webhookBody(t, paymentFields(field{"amount", "3.00000000"}, field{"currency", "TRX"},
+			field{"payer_currency", "TRX"}, field{"payment_amount", paid}, field{"status", status}), paymentKey)
+	}
+	for _, tc := range []struct {
+		name     string
+		g        *cryptomus.Gateway
+		body     []byte
+		want     payments.Money
+		overpaid bool
+		note     string
+	}{
+		{"paid_over, invoice amount by default", invoiceAmount, readFixture(t, "webhook_paid_over.json"),
+			trx("3"), false, "customer paid 3.50000000 TRX"},
+		{"paid_over, paid amount", paidAmount, readFixture(t, "webhook_paid_over.json"),
+			trx("3.5"), true, "overpayment recorded"},
+		{"paid_over in another currency than the invoice's", paidAmount,
+			webhookBody(t, paymentFields(field{"status", "paid_over"}), paymentKey), usd(t, "15.00"), false, "customer paid 196.07843137 TRX"},
+		{"paid with more: no overpayment reported", paidAmount, trxInvoice("paid", "3.50000000"),
+			trx("3.5"), false, "although the status is paid"},
+		{"paid with more, invoice amount by default", invoiceAmount, trxInvoice("paid", "3.50000000"),
+			trx("3"), false, "customer paid 3.50000000 TRX"},
+		{"paid with less, within Cryptomus's accuracy", paidAmount, trxInvoice("paid", "2.99000000"),
+			trx("3"), false, "customer paid 2.99000000 TRX"},
+		{"paid_over, payment_amount too precise for the currency", paidAmount, trxInvoice("paid_over", "3.500000001"),
+			trx("3"), false, "the invoice amount is recorded"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := tc.g.ParseWebhook(t.Context(), webhookRequest(tc.body))
+			require.NoError(t, err)
+			require.Len(t, c.Entries, 1)
+			assert.Equal(t, tc.want, c.Entries[0].Amount)
+			assert.Equal(t, tc.overpaid, c.Entries[0].Overpayment)
+			assert.Equal(t, payments.StatusSucceeded, c.Payments[0].Status)
+			assert.Contains(t, c.Note, tc.note)
+		})
+	}
 }
 
 func TestPayoutWebhook(t *testing.T) {

@@ -69,6 +69,8 @@ func NewFake(secret string, opts ...FakeOption) *Fake {
 //	payment.pending, payment.authorized, payment.failed, payment.canceled:
 //	    status change only
 //	payment.succeeded: status succeeded and a charge of Amount (ref PaymentID)
+//	payment.overpaid: the same, reported as an overpayment: the gateway
+//	    says more was paid than asked (payments.Entry.Overpayment)
 //	refund.succeeded: a refund of Amount (ref RefundID)
 //	refund.reversed: a refund reversal of Amount (ref RefundID)
 //	dispute.lost: status disputed and a chargeback of Amount (ref DisputeID)
@@ -167,6 +169,7 @@ func (f *Fake) translate(ev Event) (*payments.Changes, error) {
 		"payment.failed":     payments.StatusFailed,
 		"payment.canceled":   payments.StatusCanceled,
 		"payment.succeeded":  payments.StatusSucceeded,
+		"payment.overpaid":   payments.StatusSucceeded,
 		"dispute.lost":       payments.StatusDisputed,
 	}
 	kinds := map[string]struct {
@@ -174,6 +177,7 @@ func (f *Fake) translate(ev Event) (*payments.Changes, error) {
 		ref  string
 	}{
 		"payment.succeeded": {payments.KindCharge, ev.PaymentID},
+		"payment.overpaid":  {payments.KindCharge, ev.PaymentID},
 		"refund.succeeded":  {payments.KindRefund, ev.RefundID},
 		"refund.reversed":   {payments.KindRefundReversal, ev.RefundID},
 		"dispute.lost":      {payments.KindChargeback, ev.DisputeID},
@@ -205,7 +209,7 @@ func (f *Fake) translate(ev Event) (*payments.Changes, error) {
 			}
 			c.Entries = append(c.Entries, payments.Entry{
 				Gateway: f.name, Kind: k.kind, GatewayRef: k.ref, GatewayPaymentID: ev.PaymentID,
-				Account: ev.Account, Amount: m,
+				Account: ev.Account, Amount: m, Overpayment: ev.Type == "payment.overpaid",
 			})
 		}
 	} else if hasEntry {

@@ -18,7 +18,9 @@ import (
 
 // TestFakeConformance runs the suite against the Fake, which is its own
 // peer: it keeps no payments, so Authorize has nothing to do, and its
-// refunds complete at once, so it needs no Refunded.
+// refunds complete at once, so it needs no Refunded. Its payment.overpaid
+// events report overpayments (Overpaid); it refuses what the ledger
+// rejects (AcknowledgesRejected is false).
 func TestFakeConformance(t *testing.T) {
 	fake := gatewaytest.NewFake("whsec_test")
 	var n atomic.Int64
@@ -47,9 +49,14 @@ func TestFakeConformance(t *testing.T) {
 			return fake.Request(event("payment.succeeded", fmt.Sprintf("fp_unknown_%d", n.Add(1)), ""), at)
 		},
 		Amount: payments.Money{Amount: 2000, Currency: "EUR"},
-		Paid: func(t *testing.T, p payments.Payment) *payments.WebhookRequest {
+		Paid: func(t *testing.T, p payments.Payment, amount payments.Money) *payments.WebhookRequest {
 			ev := event("payment.succeeded", p.GatewayID, "")
-			ev.Amount, ev.Currency = p.Amount.Decimal(), string(p.Amount.Currency)
+			ev.Amount, ev.Currency = amount.Decimal(), string(amount.Currency)
+			return fake.Request(ev, time.Now())
+		},
+		Overpaid: func(t *testing.T, p payments.Payment, amount payments.Money) *payments.WebhookRequest {
+			ev := event("payment.overpaid", p.GatewayID, "")
+			ev.Amount, ev.Currency = amount.Decimal(), string(amount.Currency)
 			return fake.Request(ev, time.Now())
 		},
 		Authorize: func(t *testing.T, p payments.Payment) {},

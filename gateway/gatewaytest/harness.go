@@ -46,9 +46,23 @@ type Harness struct {
 	// partial amounts the suite derives from it are whole.
 	Amount payments.Money
 	// Paid returns an authentic, fresh notification that p, made by the
-	// driver's CreateCheckout at the fake peer, was paid in full, and makes
+	// driver's CreateCheckout at the fake peer, was paid amount, and makes
 	// the peer hold p as paid. Required for a CheckoutCreator.
-	Paid func(t *testing.T, p payments.Payment) *payments.WebhookRequest
+	//
+	// The suite asks for p.Amount, paid in full, and also for amounts the
+	// gateway should never report for p — another currency, or more than p
+	// asked — to check that the ledger parks them instead of booking them.
+	// Paid reports each as the gateway's ordinary payment, never as an
+	// overpayment (see Overpaid): a driver that flags it as one fails.
+	Paid func(t *testing.T, p payments.Payment, amount payments.Money) *payments.WebhookRequest
+	// Overpaid returns the gateway's own report that p was paid amount,
+	// more than p asked (Cryptomus's paid_over), and makes the peer hold p
+	// as paid. Set it when the driver, as configured, books such a charge in
+	// full, which it does by setting payments.Entry.Overpayment; the suite
+	// checks that the whole amount is booked. Nil declares that the driver
+	// books no overpayment: a gateway that reports none (Stripe), or a
+	// configuration that books the invoice amount instead.
+	Overpaid func(t *testing.T, p payments.Payment, amount payments.Money) *payments.WebhookRequest
 	// Authorize makes the fake peer hold p, checked out with
 	// payments.CaptureManual, as authorized and awaiting capture, as a
 	// customer confirming the payment would. Required for a Capturer or a
@@ -66,8 +80,17 @@ type Harness struct {
 	// or Refunder.
 	Requests func() int
 	// WantReply returns the exact reply the gateway expects to an
-	// acknowledged (2xx) notification. Required for a WebhookReplier.
+	// acknowledged (2xx) notification, for a WebhookReplier that shapes
+	// its acknowledgements. Nil means the Service's own: 200 with the
+	// outcome as JSON.
 	WantReply func(req *payments.WebhookRequest) payments.WebhookReply
+	// AcknowledgesRejected declares that the driver answers 2xx to a
+	// notification that verified but that the ledger rejected for good
+	// (a 409 conflict), as a payments.WebhookReplier may for a gateway
+	// that retries refusals for days and disables the endpoint; false
+	// declares that it keeps the Service's 4xx. The suite checks the
+	// declared class.
+	AcknowledgesRejected bool
 
 	// Lacks declares what the gateway cannot do although the driver has the
 	// power; the suite checks the driver refuses it with

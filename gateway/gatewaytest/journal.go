@@ -77,7 +77,7 @@ func checkAttribute(t *testing.T, h *Harness) {
 	ctx := context.Background()
 	req := h.Unattributed(t, time.Now())
 	parked := w.deliver(req, payments.OutcomeParked)
-	assertAcknowledged(t, h, req, parked.Reply)
+	assertAcknowledged(t, h, req, parked)
 	assert.Empty(t, w.entries(payments.EntryFilter{Gateway: w.name}), "parked money is not in the ledger")
 
 	const account = "acct_attributed"

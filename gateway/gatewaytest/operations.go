@@ -29,6 +29,8 @@ func runOperations(t *testing.T, h *Harness) {
 	}
 	if creates {
 		t.Run("checkout then its webhook", func(t *testing.T) { checkCheckout(t, h) })
+		t.Run("money that does not match its payment", func(t *testing.T) { checkMismatch(t, h) })
+		t.Run("overpayment the gateway reports", func(t *testing.T) { checkOverpaid(t, h) })
 	}
 	if captures {
 		t.Run("capture twice with one key", func(t *testing.T) { checkCaptureTwice(t, h) })
@@ -54,7 +56,7 @@ func checkCheckout(t *testing.T, h *Harness) {
 	p := w.checkout("acct_checkout", payments.CaptureAutomatic)
 	assert.Equal(t, payments.StatusPending, p.Status)
 	require.NotNil(t, h.Paid, "Harness.Paid: the driver is a payments.CheckoutCreator")
-	req := h.Paid(t, *p)
+	req := h.Paid(t, *p, p.Amount)
 	w.deliver(req, payments.OutcomeRecorded)
 	assert.Equal(t, []payments.Money{h.amount()}, w.amounts(p, payments.KindCharge))
 	assert.Equal(t, payments.StatusSucceeded, w.payment(p.ID).Status)

@@ -70,7 +70,7 @@ func (w *world) paid(account string) *payments.Payment {
 	w.t.Helper()
 	require.NotNil(w.t, w.h.Paid, "Harness.Paid: the driver is a payments.CheckoutCreator")
 	p := w.checkout(account, payments.CaptureAutomatic)
-	w.deliver(w.h.Paid(w.t, *p), payments.OutcomeRecorded)
+	w.deliver(w.h.Paid(w.t, *p, p.Amount), payments.OutcomeRecorded)
 	return w.payment(p.ID)
 }
 

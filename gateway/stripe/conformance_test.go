@@ -2,6 +2,7 @@ package stripe_test
 
 import (
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -66,11 +67,19 @@ func conformanceHarness(g *stripe.Gateway, api *fakeAPI) gatewaytest.Harness {
 		Unattributed: func(t *testing.T, at time.Time) *payments.WebhookRequest {
 			return signed(succeeded(t, fmt.Sprintf("pi_elsewhere%d", n.Add(1)), map[string]any{}), testSecret, at)
 		},
-		Paid: func(t *testing.T, p payments.Payment) *payments.WebhookRequest {
-			return objectEvent(t, "payment_intent.succeeded", api.pay(t, p.GatewayID), nil)
+		// The intent's currency is fixed when it is created; an event in
+		// another one is what the ledger must park, however it came.
+		Paid: func(t *testing.T, p payments.Payment, amount payments.Money) *payments.WebhookRequest {
+			pi := api.payReceived(t, p.GatewayID, amount.Amount)
+			pi["currency"] = strings.ToLower(string(amount.Currency))
+			return objectEvent(t, "payment_intent.succeeded", pi, nil)
 		},
 		Authorize: func(t *testing.T, p payments.Payment) { api.authorize(t, p.GatewayID) },
 		Requests:  func() int { return len(api.callLog()) },
+		// Stripe reports no overpayment (Overpaid is nil), and a verified
+		// event the ledger rejects for good is answered 200: Stripe
+		// retries refusals for days (see Gateway.WebhookReply).
+		AcknowledgesRejected: true,
 	}
 }
 

@@ -238,12 +238,22 @@ func (f *fakeAPI) authorize(t *testing.T, intentID string) {
 // pay has the customer pay an automatic-capture intent in full and returns
 // the intent as its payment_intent.succeeded event carries it.
 func (f *fakeAPI) pay(t *testing.T, intentID string) map[string]any {
+	return f.payReceived(t, intentID, -1)
+}
+
+// payReceived is pay with amount_received set to received minor units
+// (-1 for the intent's amount), which Stripe would never make more than
+// the amount: the suite uses it to see what the ledger does when it is.
+func (f *fakeAPI) payReceived(t *testing.T, intentID string, received int64) map[string]any {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	pi := f.intents[intentID]
 	require.NotNil(t, pi, intentID)
 	require.Equal(t, "automatic", pi["capture_method"])
 	pi["status"], pi["amount_received"] = "succeeded", pi["amount"]
+	if received >= 0 {
+		pi["amount_received"] = received
+	}
 	return maps.Clone(pi)
 }
 

@@ -30,7 +30,14 @@
 //
 // The driver implements payments.Gateway, payments.HeaderNamer,
 // payments.CheckoutCreator, payments.Capturer, payments.Canceler,
-// payments.Refunder and payments.HealthChecker.
+// payments.Refunder, payments.HealthChecker and payments.WebhookReplier,
+// which acknowledges events the ledger rejected for good, so that Stripe
+// does not retry them for days (see Gateway.WebhookReply).
+//
+// Stripe reports no overpayment, so the driver never sets
+// payments.Entry.Overpayment: a charge above its payment's amount (an
+// overcapture made outside the driver) is parked for review, as is one in
+// another currency.
 package stripe
 
 import (
@@ -145,6 +152,7 @@ var (
 	_ payments.Canceler        = (*Gateway)(nil)
 	_ payments.Refunder        = (*Gateway)(nil)
 	_ payments.HealthChecker   = (*Gateway)(nil)
+	_ payments.WebhookReplier  = (*Gateway)(nil)
 )
 
 // New checks cfg and returns a Gateway. Errors wrap payments.ErrInvalidInput
