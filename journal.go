@@ -86,20 +86,20 @@ func (s *Service) replay(ctx context.Context, notificationID string, a Attributi
 // JournalRetention says how long the journal keeps its rows, by outcome;
 // zero keeps them for ever. Parked and failed rows are only ever pruned once
 // a replay has resolved them (Notification.ResolvedBy): until then they are
-// money or a delivery waiting for the host.
+// money or a delivery waiting for the host. Unless WithJournalRetention sets
+// another, a Service keeps what records money for ever and prunes what
+// anyone can send: rejected rows after 30 days, ignored ones after 90.
 type JournalRetention struct {
 	Recorded, Duplicate, Ignored, Rejected, Parked, Failed time.Duration
 	// Every is how often Run prunes; 0 means hourly.
 	Every time.Duration
 }
 
-// DefaultJournalRetention keeps what records money for ever and prunes what
-// anyone can send: rejected rows after 30 days, ignored ones after 90.
-var DefaultJournalRetention = JournalRetention{Rejected: 30 * 24 * time.Hour, Ignored: 90 * 24 * time.Hour}
+// defaultJournalRetention is the retention JournalRetention's doc promises.
+var defaultJournalRetention = JournalRetention{Rejected: 30 * 24 * time.Hour, Ignored: 90 * 24 * time.Hour}
 
 // WithJournalRetention sets how long the journal keeps its rows; Run prunes
-// by it (DefaultJournalRetention unless set). JournalRetention{} keeps
-// everything.
+// by it. JournalRetention{} keeps everything.
 func WithJournalRetention(r JournalRetention) Option {
 	return func(s *Service) error { s.retention = r; return nil }
 }

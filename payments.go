@@ -108,7 +108,7 @@ func New(store Store, opts ...Option) (*Service, error) {
 		sync:      SyncOptions{}.withDefaults(),
 		instance:  newID("svc"),
 		events:    &broker{},
-		retention: DefaultJournalRetention,
+		retention: defaultJournalRetention,
 		retry:     make(chan struct{}, 1),
 	}
 	for _, opt := range opts {
