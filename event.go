@@ -3,6 +3,7 @@ package payments
 import (
 	"context"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 )
@@ -15,6 +16,10 @@ const (
 	EventPaymentCreated EventType = "payment.created"
 	EventStatusChanged  EventType = "payment.status_changed"
 	EventEntryRecorded  EventType = "entry.recorded"
+	// EventNotice: a verified notification that records nothing but that
+	// the host must answer (Changes.Notice); Event.Notification is its
+	// journal row.
+	EventNotice EventType = "gateway.notice"
 )
 
 // Event is published to subscribers after what it reports has committed.
@@ -28,6 +33,8 @@ type Event struct {
 	From Status
 	// Entry is set for EventEntryRecorded.
 	Entry *Entry
+	// Notification is set for EventNotice.
+	Notification *Notification
 }
 
 // Subscribe returns a channel of events that is closed when ctx ends; cancel
@@ -54,6 +61,12 @@ func (e Event) clone() Event {
 	if e.Entry != nil {
 		en := *e.Entry
 		e.Entry = &en
+	}
+	if e.Notification != nil {
+		n := *e.Notification
+		n.Header = n.Header.Clone()
+		n.Body = slices.Clone(n.Body)
+		e.Notification = &n
 	}
 	return e
 }
@@ -120,6 +133,13 @@ func (s *Service) publish(at time.Time, res *BatchResult) {
 		return
 	}
 	if dropped := s.events.publish(events); dropped > 0 {
+		s.log.Warn("payments: slow subscribers missed events", "dropped", dropped)
+	}
+}
+
+// publishNotice publishes a notification the host must answer.
+func (s *Service) publishNotice(n *Notification) {
+	if dropped := s.events.publish([]Event{{Type: EventNotice, At: n.ReceivedAt, Notification: n}}); dropped > 0 {
 		s.log.Warn("payments: slow subscribers missed events", "dropped", dropped)
 	}
 }

@@ -32,6 +32,13 @@ type Changes struct {
 	Entries   []Entry
 	// Note says why nothing was done (an ignored event type), for the journal.
 	Note string
+	// Notice asks the Service to publish the notification to subscribers
+	// as an EventNotice although it records nothing: something the host
+	// must answer (App Store's CONSUMPTION_REQUEST).
+	Notice bool
+	// Followup is what the driver needs in AfterCommit (a purchase token
+	// to acknowledge); the core never reads it.
+	Followup any
 }
 
 // Empty reports whether the changes carry nothing to record.
@@ -51,6 +58,19 @@ func (c *Changes) Validate(gateway string) error {
 		}
 	}
 	return nil
+}
+
+// AfterCommitter is implemented by drivers that must tell their gateway
+// once what they reported is durable (Google Play refunds a purchase not
+// acknowledged within three days). The Service calls AfterCommit after each
+// commit of a notification's or a verified purchase's changes — duplicates
+// included, so that a retry finishes what a failed call left — with the
+// changes and what they recorded. Its error fails the call although the
+// ledger has recorded the changes: a webhook is answered 500, so that the
+// gateway delivers it again, and VerifyPurchase returns the error, so that
+// the client reports the purchase again; either way it is recorded once.
+type AfterCommitter interface {
+	AfterCommit(ctx context.Context, c *Changes, res *BatchResult) error
 }
 
 // HeaderNamer is implemented by drivers that need request headers; the

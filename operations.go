@@ -260,7 +260,9 @@ func (s *Service) checkRefundable(ctx context.Context, p *Payment, amount Money)
 
 // VerifyPurchase asks the named gateway to confirm a purchase a client app
 // reports (App Store, Google Play) and records it. Verifying the same
-// purchase twice records it once.
+// purchase twice records it once. When the driver's AfterCommit fails (a
+// purchase recorded but not yet acknowledged to the gateway), the result is
+// returned with the error: the client should report the purchase again.
 func (s *Service) VerifyPurchase(ctx context.Context, gateway string, req PurchaseRequest) (*OperationResult, error) {
 	g, err := s.gateway(gateway)
 	if err != nil {
@@ -287,11 +289,15 @@ func (s *Service) VerifyPurchase(ctx context.Context, gateway string, req Purcha
 	if err != nil {
 		return nil, fmt.Errorf("payments: record %s purchase: %w", gateway, err)
 	}
+	followErr := s.afterCommit(ctx, g, changes, res)
 	out := &OperationResult{Recorded: res}
 	if len(changes.Payments) > 0 {
 		if p, err := s.store.PaymentByGatewayID(ctx, gateway, changes.Payments[0].GatewayID); err == nil {
 			out.Payment = p
 		}
+	}
+	if followErr != nil {
+		return out, fmt.Errorf("payments: %s purchase recorded, but: %w", gateway, followErr)
 	}
 	return out, nil
 }

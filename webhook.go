@@ -66,7 +66,7 @@ func (s *Service) handle(ctx context.Context, g Gateway, req *WebhookRequest, n 
 	if parseErr == nil && changes == nil {
 		parseErr = fmt.Errorf("%s: driver returned neither changes nor an error", n.Gateway)
 	}
-	var commitErr error
+	var commitErr, followErr error
 	journaled := false
 	if parseErr == nil {
 		n.Verified = true
@@ -75,6 +75,9 @@ func (s *Service) handle(ctx context.Context, g Gateway, req *WebhookRequest, n 
 		if !changes.Empty() {
 			res.Recorded, commitErr = s.commit(ctx, n.Gateway, changes, n, a.Account, a.Reference)
 			journaled = commitErr == nil
+			if journaled {
+				followErr = s.afterCommit(ctx, g, changes, res.Recorded)
+			}
 		} else {
 			n.Detail = joinDetail(n.Detail, changes.Note)
 		}
@@ -111,6 +114,17 @@ func (s *Service) handle(ctx context.Context, g Gateway, req *WebhookRequest, n 
 		}
 	}
 	res.Notification = *n
+	if parseErr == nil && changes.Notice && n.Outcome == OutcomeIgnored {
+		s.publishNotice(n)
+	}
+	if followErr != nil {
+		// Recorded, but what the gateway must hear next failed: have it
+		// deliver again, which is a duplicate that retries this.
+		failed := *res
+		failed.Notification.Outcome = OutcomeFailed
+		res.Reply = s.reply(g, req, &failed, followErr)
+		return res, fmt.Errorf("payments: %s notification recorded, but: %w", n.Gateway, followErr)
+	}
 	res.Reply = s.reply(g, req, res, err)
 	switch n.Outcome {
 	case OutcomeRecorded, OutcomeDuplicate, OutcomeIgnored, OutcomeParked:
@@ -119,6 +133,20 @@ func (s *Service) handle(ctx context.Context, g Gateway, req *WebhookRequest, n 
 		return res, err
 	}
 	return res, fmt.Errorf("payments: %s notification not recorded: %w", n.Gateway, err)
+}
+
+// afterCommit lets a driver that must tell its gateway what is durable do
+// so (AfterCommitter).
+func (s *Service) afterCommit(ctx context.Context, g Gateway, c *Changes, res *BatchResult) error {
+	ac, ok := g.(AfterCommitter)
+	if !ok {
+		return nil
+	}
+	if err := ac.AfterCommit(ctx, c, res); err != nil {
+		s.log.ErrorContext(ctx, "payments: recorded, but the driver's follow-up failed", "gateway", g.Name(), "error", err)
+		return err
+	}
+	return nil
 }
 
 // boundBody keeps of an unverified notification's body only a prefix, its
