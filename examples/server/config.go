@@ -12,6 +12,7 @@ import (
 	"github.com/payrail/payments"
 	"github.com/payrail/payments/gateway/cryptomus"
 	"github.com/payrail/payments/gateway/stripe"
+	"github.com/payrail/payments/internal/remoteip"
 	"github.com/payrail/payments/store/postgres"
 	"github.com/payrail/payments/store/sqlite"
 )
@@ -37,6 +38,8 @@ type gatewayFromEnv func(env env, log *slog.Logger) (payments.Gateway, error)
 var gatewaysFromEnv = []gatewayFromEnv{
 	stripeFromEnv,
 	cryptomusFromEnv,
+	payeerFromEnv,
+	anypayFromEnv,
 }
 
 // stripeFromEnv reads STRIPE_ENABLED, STRIPE_SECRET_KEY,
@@ -78,13 +81,9 @@ func cryptomusFromEnv(env env, log *slog.Logger) (payments.Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	var proxies []netip.Prefix
-	for _, v := range envList(env, "CRYPTOMUS_TRUSTED_PROXIES") {
-		p, err := netip.ParsePrefix(v)
-		if err != nil {
-			return nil, fmt.Errorf("CRYPTOMUS_TRUSTED_PROXIES: %q is not a CIDR prefix", v)
-		}
-		proxies = append(proxies, p)
+	proxies, err := envPrefixes(env, "CRYPTOMUS_TRUSTED_PROXIES")
+	if err != nil {
+		return nil, err
 	}
 	if env("CRYPTOMUS_MERCHANT_ID") == "" || env("CRYPTOMUS_PAYMENT_KEY") == "" {
 		return nil, errors.New("CRYPTOMUS_ENABLED is set but CRYPTOMUS_MERCHANT_ID or CRYPTOMUS_PAYMENT_KEY is empty")
@@ -118,7 +117,7 @@ func loadConfig(env env, log *slog.Logger) (*config, error) {
 		}
 	}
 	if len(cfg.gateways) == 0 {
-		return nil, errors.New("no gateway is enabled: set STRIPE_ENABLED=true (with STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET) or CRYPTOMUS_ENABLED=true (with CRYPTOMUS_MERCHANT_ID and CRYPTOMUS_PAYMENT_KEY)")
+		return nil, errors.New("no gateway is enabled: set STRIPE_ENABLED, CRYPTOMUS_ENABLED, PAYEER_ENABLED or ANYPAY_ENABLED to true, with the variables each needs (see README)")
 	}
 	return cfg, nil
 }
@@ -162,4 +161,18 @@ func envList(env env, name string) []string {
 		}
 	}
 	return out
+}
+
+// envPrefixes reads a comma-separated list of CIDR prefixes or bare
+// addresses.
+func envPrefixes(env env, name string) ([]netip.Prefix, error) {
+	list := envList(env, name)
+	if len(list) == 0 {
+		return nil, nil
+	}
+	p, err := remoteip.ParsePrefixes(list)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	return p, nil
 }

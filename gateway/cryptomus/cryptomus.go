@@ -47,6 +47,7 @@ import (
 	"time"
 
 	"github.com/payrail/payments"
+	"github.com/payrail/payments/internal/remoteip"
 )
 
 // Defaults.
@@ -178,7 +179,7 @@ type Gateway struct {
 	baseURL string
 	client  *http.Client
 	log     *slog.Logger
-	allowed []netip.Prefix
+	senders remoteip.Allowlist
 }
 
 // Compile-time proof of the powers the driver has.
@@ -226,9 +227,9 @@ func New(cfg Config) (*Gateway, error) {
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
-	g.allowed = cfg.WebhookIPs
-	if cfg.CheckWebhookIP && len(g.allowed) == 0 {
-		g.allowed = []netip.Prefix{netip.MustParsePrefix(DefaultWebhookIP + "/32")}
+	g.senders = remoteip.Allowlist{Allowed: cfg.WebhookIPs, TrustedProxies: cfg.TrustedProxies}
+	if cfg.CheckWebhookIP && len(g.senders.Allowed) == 0 {
+		g.senders.Allowed = remoteip.MustPrefixes(DefaultWebhookIP)
 	}
 	return g, nil
 }

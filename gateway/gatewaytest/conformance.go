@@ -176,7 +176,7 @@ func checkGarbage(t *testing.T, h *Harness) {
 
 func checkTwice(t *testing.T, h *Harness) {
 	w := newWorld(t, h)
-	req := h.Valid(t, time.Now())
+	req := w.valid(time.Now())
 	first := w.deliver(req, payments.OutcomeRecorded)
 	second := w.deliver(req, payments.OutcomeDuplicate)
 	entries := w.entries(payments.EntryFilter{Gateway: w.name})
@@ -190,7 +190,7 @@ func checkTwice(t *testing.T, h *Harness) {
 // signature to verify, gets a 401 whatever the driver would rather answer.
 func checkReplies(t *testing.T, h *Harness) {
 	w := newWorld(t, h)
-	req := h.Valid(t, time.Now())
+	req := w.valid(time.Now())
 	assertAcknowledged(t, h, req, w.deliver(req, payments.OutcomeRecorded))
 	assertAcknowledged(t, h, req, w.deliver(req, payments.OutcomeDuplicate))
 

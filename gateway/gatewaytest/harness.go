@@ -23,6 +23,13 @@ type Harness struct {
 	// Valid returns a fresh notification, authentic and signed at time at,
 	// that records at least one ledger entry with an account. Required.
 	Valid func(t *testing.T, at time.Time) *payments.WebhookRequest
+	// ValidFor, for a gateway whose notifications cannot name an account
+	// (nothing signed could carry one), returns Valid's kind of
+	// notification for p, a payment the suite checked out through the
+	// Service first, so that the checks that record money have an account
+	// to credit. Requires a CheckoutCreator; nil when Valid names the
+	// account itself.
+	ValidFor func(t *testing.T, p payments.Payment, at time.Time) *payments.WebhookRequest
 	// WrongKey returns the same kind of notification signed with a key the
 	// driver does not hold. Required.
 	WrongKey func(t *testing.T, at time.Time) *payments.WebhookRequest

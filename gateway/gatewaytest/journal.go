@@ -24,8 +24,8 @@ import (
 // the driver names with payments.HeaderNamer, the raw body).
 func checkReplay(t *testing.T, h *Harness) {
 	store := &downOnce{Store: memory.New()}
-	svc, err := payments.New(store, payments.WithGateway(h.Gateway))
-	require.NoError(t, err)
+	w := newWorldOn(t, h, store)
+	svc := w.svc
 	ctx := context.Background()
 	at := time.Now()
 	if h.Tolerance > 0 {
@@ -33,7 +33,7 @@ func checkReplay(t *testing.T, h *Harness) {
 	}
 	// Replay marks it as a host's own replay, so that its age is no
 	// reason to refuse it; the Store being down is what journals it failed.
-	req := h.Valid(t, at)
+	req := w.valid(at)
 	req.Replay = true
 	store.down.Store(true)
 	failed, err := svc.HandleWebhook(ctx, h.Gateway.Name(), req)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -25,10 +26,28 @@ type world struct {
 
 func newWorld(t *testing.T, h *Harness) *world {
 	t.Helper()
-	store := memory.New()
+	return newWorldOn(t, h, memory.New())
+}
+
+// newWorldOn is newWorld over a store of the check's own.
+func newWorldOn(t *testing.T, h *Harness, store payments.Store) *world {
+	t.Helper()
 	svc, err := payments.New(store, payments.WithGateway(h.Gateway))
 	require.NoError(t, err)
 	return &world{t: t, h: h, svc: svc, store: store, name: h.Gateway.Name()}
+}
+
+// valid returns an authentic notification, signed at time at, that records
+// money in w's ledger: Valid's, or, for a gateway whose notifications
+// cannot name an account (Harness.ValidFor), one for a payment checked out
+// through w's Service first.
+func (w *world) valid(at time.Time) *payments.WebhookRequest {
+	w.t.Helper()
+	if w.h.ValidFor == nil {
+		return w.h.Valid(w.t, at)
+	}
+	p := w.checkout("acct_valid", payments.CaptureAutomatic)
+	return w.h.ValidFor(w.t, *p, at)
 }
 
 // deliver hands the Service a copy of req, as a gateway's redelivery would
