@@ -102,7 +102,10 @@ type WebhookRequest struct {
 	RemoteAddr string
 	ReceivedAt time.Time
 	// Replay is set when the Service replays a journaled notification that
-	// verified when it arrived. Drivers still check the signature but skip
-	// the freshness window, which a replay is bound to be outside of.
+	// verified when it arrived. Drivers still check a signature over the
+	// body but skip the freshness window, which a replay is bound to be
+	// outside of. A driver whose gateway authenticates only its sender,
+	// with a short-lived bearer token the journal never keeps (Pub/Sub's),
+	// relies on the row having verified and on its own API look-ups.
 	Replay bool
 }

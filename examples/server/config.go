@@ -37,9 +37,12 @@ type gatewayFromEnv func(env env, log *slog.Logger) (payments.Gateway, error)
 // writing its gatewayFromEnv and listing it here.
 var gatewaysFromEnv = []gatewayFromEnv{
 	stripeFromEnv,
+	paypalFromEnv,
 	cryptomusFromEnv,
 	payeerFromEnv,
 	anypayFromEnv,
+	appstoreFromEnv,
+	googleplayFromEnv,
 }
 
 // stripeFromEnv reads STRIPE_ENABLED, STRIPE_SECRET_KEY,
@@ -117,7 +120,7 @@ func loadConfig(env env, log *slog.Logger) (*config, error) {
 		}
 	}
 	if len(cfg.gateways) == 0 {
-		return nil, errors.New("no gateway is enabled: set STRIPE_ENABLED, CRYPTOMUS_ENABLED, PAYEER_ENABLED or ANYPAY_ENABLED to true, with the variables each needs (see README)")
+		return nil, errors.New("no gateway is enabled: set STRIPE_ENABLED, PAYPAL_ENABLED, CRYPTOMUS_ENABLED, PAYEER_ENABLED, ANYPAY_ENABLED, APPSTORE_ENABLED or GOOGLE_PLAY_ENABLED to true, with the variables each needs (see README)")
 	}
 	return cfg, nil
 }

@@ -88,6 +88,10 @@ func assertUnauthenticated(t *testing.T, g payments.Gateway, req *payments.Webho
 // another of its class (digit for digit, letter for letter) so the body stays
 // well-formed and only the signature can catch it.
 func checkTampered(t *testing.T, h *Harness) {
+	if h.SenderOnly {
+		checkTamperedSenderOnly(t, h)
+		return
+	}
 	req := h.Valid(t, time.Now())
 	body := req.Body
 	positions := 0
@@ -105,6 +109,43 @@ func checkTampered(t *testing.T, h *Harness) {
 		assert.ErrorIs(t, err, payments.ErrUnauthenticated, "byte %d changed %q→%q", i, body[i], swapped)
 	}
 	require.Positive(t, positions, "the body has no letters or digits to tamper with")
+}
+
+// checkTamperedSenderOnly changes the body of an authentic delivery under
+// the same credentials: the driver must never panic, and what it reports
+// is refused, ignored, or the very money the gateway's API reports for the
+// original — a changed body never moves other money.
+func checkTamperedSenderOnly(t *testing.T, h *Harness) {
+	req := h.Valid(t, time.Now())
+	want, err := h.Gateway.ParseWebhook(context.Background(), cloneRequest(req))
+	require.NoError(t, err)
+	body := req.Body
+	for i := 0; i < len(body); i += max(1, len(body)/64) {
+		swapped, ok := swapChar(body[i])
+		if !ok {
+			continue
+		}
+		r := cloneRequest(req)
+		r.Body[i] = swapped
+		assertNotMoneyFromBody(t, h, r, want.Entries)
+	}
+}
+
+// assertNotMoneyFromBody checks a delivery under a SenderOnly gateway's
+// valid credentials whose body is not the one the gateway sent: no panic,
+// and either ErrInvalidInput, or no entries, or only entries in allowed.
+func assertNotMoneyFromBody(t *testing.T, h *Harness, req *payments.WebhookRequest, allowed []payments.Entry) {
+	t.Helper()
+	assert.NotPanics(t, func() {
+		c, err := h.Gateway.ParseWebhook(context.Background(), req)
+		if err != nil {
+			assert.ErrorIs(t, err, payments.ErrInvalidInput, "body %q under valid credentials", truncate(req.Body))
+			return
+		}
+		for _, e := range c.Entries {
+			assert.Contains(t, allowed, e, "body %q under valid credentials moved money the gateway did not report", truncate(req.Body))
+		}
+	}, "body %q", truncate(req.Body))
 }
 
 func swapChar(c byte) (byte, bool) {
@@ -147,7 +188,11 @@ func garbageBodies(valid []byte) [][]byte {
 func checkGarbage(t *testing.T, h *Harness) {
 	valid := h.Valid(t, time.Now())
 	bodies := garbageBodies(valid.Body)
-	for _, header := range []http.Header{valid.Header, {}, nil} {
+	headers := []http.Header{valid.Header, {}, nil}
+	if h.SenderOnly {
+		headers = headers[1:] // under the sender's credentials, see below
+	}
+	for _, header := range headers {
 		for _, b := range bodies {
 			req := &payments.WebhookRequest{Header: header.Clone(), Body: b, RemoteAddr: valid.RemoteAddr}
 			assert.NotPanics(t, func() {
@@ -155,6 +200,15 @@ func checkGarbage(t *testing.T, h *Harness) {
 				assert.ErrorIs(t, err, payments.ErrUnauthenticated, "unsigned garbage %q", truncate(b))
 			})
 		}
+	}
+	if h.SenderOnly {
+		// The sender's credentials are in the headers: garbage under them
+		// is refused as what it is, not as a forgery.
+		for _, b := range bodies {
+			req := &payments.WebhookRequest{Header: valid.Header.Clone(), Body: b, RemoteAddr: valid.RemoteAddr}
+			assertNotMoneyFromBody(t, h, req, nil)
+		}
+		return
 	}
 	if h.Sign == nil {
 		return
@@ -196,8 +250,13 @@ func checkReplies(t *testing.T, h *Harness) {
 
 	require.NotNil(t, h.WrongKey, "Harness.WrongKey")
 	rejected := []*payments.WebhookRequest{h.WrongKey(t, time.Now())}
+	header := req.Header.Clone()
+	if h.SenderOnly {
+		// Without the sender's credentials nothing is believed.
+		header = http.Header{}
+	}
 	for _, body := range [][]byte{nil, []byte("{}"), []byte("not a notification")} {
-		rejected = append(rejected, &payments.WebhookRequest{Header: req.Header.Clone(), Body: body, RemoteAddr: req.RemoteAddr})
+		rejected = append(rejected, &payments.WebhookRequest{Header: header.Clone(), Body: body, RemoteAddr: req.RemoteAddr})
 	}
 	for _, r := range rejected {
 		res, err := w.svc.HandleWebhook(context.Background(), w.name, r)

@@ -98,6 +98,16 @@ type Harness struct {
 	// declares that it keeps the Service's 4xx. The suite checks the
 	// declared class.
 	AcknowledgesRejected bool
+	// SenderOnly declares a gateway that authenticates its sender, not the
+	// body: a bearer token (Pub/Sub's OIDC token) that covers many
+	// deliveries and says nothing of what they carry, so that the driver
+	// takes what moves money from the gateway's API, never from the body.
+	// The suite then checks that a changed or garbage body under the
+	// sender's valid credentials never panics and is refused as
+	// ErrInvalidInput or ignored (400, or an acknowledgement for a driver
+	// that AcknowledgesRejected), and that what it records is only what
+	// the gateway's API reports; without the credentials it stays 401.
+	SenderOnly bool
 
 	// Lacks declares what the gateway cannot do although the driver has the
 	// power; the suite checks the driver refuses it with

@@ -2,9 +2,11 @@ package payeer_test
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/base64"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,19 +15,24 @@ import (
 
 	"github.com/payrail/payments"
 	"github.com/payrail/payments/gateway/payeer"
+	"github.com/payrail/payments/internal/testvectors"
 )
 
 // TestSignPublishedVectors reproduces the m_sign values that client
-// libraries publish in their tests, each computed there by PHP or Node:
+// libraries publish in their tests, each computed there by PHP or Node;
+// the digests and the fields they sign are quoted from:
 //
-//   - aleksandrzhiliaev/omnipay-payeer tests/Message/PurchaseRequestTest.php
-//     (the payment form) and CompletePurchaseRequestTest.php (a callback
-//     with the fields Payeer adds, summa_out, transfer_id, …);
-//   - Purt09/payeer-php-sdk tests/unit/PayeerTest.php, testGetSign and
-//     testGenerateLink (the form) and testCheckSign (a callback from a live
-//     shop, with a Cyrillic m_desc);
-//   - kubk/payeer-node src/payeer.test.ts, "should parse success payment
-//     callback" (m_desc not in base64, with ':' in it).
+//   - aleksandrzhiliaev/omnipay-payeer@6a5d50c1f48c27c31e8cbd27055e22ffd60534c0
+//     tests/Message/PurchaseRequestTest.php (the payment form) and
+//     CompletePurchaseRequestTest.php (a callback with the fields Payeer
+//     adds, summa_out, transfer_id, …);
+//   - Purt09/payeer-php-sdk@166ee5e1340ce09ac4f5f779761a1f3ff541a95c
+//     tests/unit/PayeerTest.php, testGetSign and testGenerateLink (the form)
+//     and testCheckSign (a callback from a live shop, with a Cyrillic
+//     m_desc);
+//   - kubk/payeer-node@5a59c9b029ac2815197980cbf4013d4e22fff5c2
+//     src/payeer.test.ts, "should parse success payment callback" (m_desc
+//     not in base64, with ':' in it).
 func TestSignPublishedVectors(t *testing.T) {
 	for _, v := range []struct {
 		source, key string
@@ -41,6 +48,10 @@ func TestSignPublishedVectors(t *testing.T) {
 		{"omnipay-payeer CompletePurchaseRequestTest", "secret",
 			[]string{"292915150", "2609", "22.01.2017 18:31:07", "22.01.2017 18:31:19", "125875499", "16088", "19.85", "USD", "T3JkZXI6IDE2MDg4", "success"},
 			"735FD542C4942F10146C90CA9C681CE0F1D24EED94D365A1AEC47C46FC9EEEB9"},
+		{"payeer-php-sdk testCheckSign", "EC23E85416F4AB3045A88D45EC071683",
+			[]string{"1293284312", "2609", "01.02.2021 05:13:13", "01.02.2021 05:13:19", "1147929546", "shopdigital-367815", "1.00", "RUB",
+				"0J/QvtC60YPQv9C60LAg0LIg0LHQvtGC0LUg0J/RgNC40LzQtdGAINC80LDQs9Cw0LfQuNC90LAg4oSWMSBCb1QtVC5ydQ==", "success"},
+			"C867B2E2D267E9C46CF0A1D2A07B1658D0C1317CB2911BEFA4F6E43BFBDA6D51"},
 		{"payeer-node success callback", "222",
 			[]string{"12435", "12345", "2019-04-18", "2019-04-18", "12345", "50", "5", "USD", "Order ID: 5", "success"},
 			"F5DCB3F86DAA2A0C8A660C9070197CC80F4AAD80ECC3C5DB59EB369A180356AC"},
@@ -50,10 +61,22 @@ func TestSignPublishedVectors(t *testing.T) {
 	}
 }
 
+// publishedCallbacks are the callbacks client libraries publish in their
+// tests, as forms. They are copied, so they are not committed: the opt-in
+// TestPublishedCallbacks reads them from $PAYMENTS_VECTORS/payeer
+// (testdata/README.md). TestSignPublishedVectors checks their digests in
+// CI, from the fields quoted there.
+var publishedCallbacks = []testvectors.File{
+	{Name: "callback_purt09.form", Source: "Purt09/payeer-php-sdk@166ee5e1340ce09ac4f5f779761a1f3ff541a95c tests/unit/PayeerTest.php, $str of testCheckSign, byte for byte"},
+	{Name: "callback_omnipay.form", Source: "aleksandrzhiliaev/omnipay-payeer@6a5d50c1f48c27c31e8cbd27055e22ffd60534c0 tests/Message/CompletePurchaseRequestTest.php, the POST fields of testSendSuccess, form-encoded in their order"},
+	{Name: "callback_kubk.form", Source: "kubk/payeer-node@5a59c9b029ac2815197980cbf4013d4e22fff5c2 src/payeer.test.ts, the callback of \"should parse success payment callback\", form-encoded in its order"},
+}
+
 // TestPublishedCallbacks verifies the callbacks the same libraries publish,
-// byte for byte as testdata holds them, with their merchants' keys, and
-// reads what a charge needs from each.
+// byte for byte as they are in $PAYMENTS_VECTORS/payeer, with their
+// merchants' keys, and reads what a charge needs from each.
 func TestPublishedCallbacks(t *testing.T) {
+	dir := testvectors.Dir(t, "payeer", "the callbacks Payeer client libraries publish, verified with their merchants' keys", publishedCallbacks)
 	for _, tc := range []struct {
 		fixture, shop, key string
 		op, order          string
@@ -65,8 +88,11 @@ func TestPublishedCallbacks(t *testing.T) {
 		{"callback_kubk.form", "12345", "222", "12435", "50", payments.Money{Amount: 500, Currency: "USD"}},
 	} {
 		t.Run(tc.fixture, func(t *testing.T) {
+			body, err := os.ReadFile(filepath.Join(dir, tc.fixture))
+			require.NoError(t, err)
+			body = bytes.TrimSpace(body)
 			g := newGateway(t, func(c *payeer.Config) { c.ShopID, c.SecretKey = tc.shop, tc.key })
-			c, err := g.ParseWebhook(t.Context(), callbackRequest(readFixture(t, tc.fixture)))
+			c, err := g.ParseWebhook(t.Context(), callbackRequest(body))
 			require.NoError(t, err)
 			require.Len(t, c.Entries, 1)
 			e := c.Entries[0]
@@ -76,7 +102,7 @@ func TestPublishedCallbacks(t *testing.T) {
 			assert.Empty(t, e.PaymentID, "not a library payment id")
 			require.NoError(t, c.Validate("payeer"))
 
-			_, err = newGateway(t, func(c *payeer.Config) { c.ShopID = tc.shop }).ParseWebhook(t.Context(), callbackRequest(readFixture(t, tc.fixture)))
+			_, err = newGateway(t, func(c *payeer.Config) { c.ShopID = tc.shop }).ParseWebhook(t.Context(), callbackRequest(body))
 			assert.ErrorIs(t, err, payments.ErrUnauthenticated, "another merchant's key")
 		})
 	}

@@ -59,6 +59,19 @@ func TestParseWebhookFixtures(t *testing.T) {
 	}
 }
 
+// TestParseWebhookPercentEncodings: a form whose spaces are %20 and whose
+// colons are not escaped, as the live callback of Purt09/payeer-php-sdk's
+// testCheckSign has them, reads as the same callback.
+func TestParseWebhookPercentEncodings(t *testing.T) {
+	g := newGateway(t)
+	body := readFixture(t, "callback_success.form")
+	want, err := g.ParseWebhook(t.Context(), callbackRequest(body))
+	require.NoError(t, err)
+	got, err := g.ParseWebhook(t.Context(), callbackRequest(rawEncoded(body)))
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+}
+
 // TestUnsignedFieldsChangeNothing: Payeer signs only its own fields. Those
 // it adds unsigned (summa_out, client_email, lang, …), and any a forger
 // adds, may say anything: what the driver reports is the same.

@@ -4,9 +4,10 @@
 # driver's Go code (sh testdata/generate.sh, from the package directory).
 # The tests never run it; they check the driver against what it wrote.
 #
-# callback_purt09.form, callback_omnipay.form and callback_kubk.form are not
-# written here: they are callbacks published by client libraries' tests,
-# with their own keys (see sign_test.go).
+# Every input is ours (the key, shop, order ids and amounts below). The
+# callbacks client libraries publish in their tests are not committed: the
+# opt-in TestPublishedCallbacks reads them from $PAYMENTS_VECTORS/payeer
+# (see README.md).
 set -eu
 cd "$(dirname "$0")"
 
