@@ -1,6 +1,9 @@
 package payments
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Status is a payment's place in its lifecycle:
 //
@@ -121,4 +124,21 @@ type StatusChange struct {
 	Payment Payment
 	From    Status
 	To      Status
+}
+
+// IsPaymentID reports whether s has the shape of a library payment id
+// (Payment.ID): "pay_" and 32 lower-case hex digits, or 24 for ids that
+// earlier versions issued and stored ledgers still hold. Drivers use it to
+// tell, in what a gateway echoes back, the library's id from a host's own.
+func IsPaymentID(s string) bool {
+	hexPart, ok := strings.CutPrefix(s, "pay_")
+	if !ok || (len(hexPart) != 32 && len(hexPart) != 24) {
+		return false
+	}
+	for i := 0; i < len(hexPart); i++ {
+		if c := hexPart[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 
 	"github.com/payrail/payments"
 	"github.com/payrail/payments/internal/remoteip"
@@ -169,7 +168,7 @@ func (g *Gateway) translate(ctx context.Context, n notification, req *payments.W
 		return c, nil
 	}
 	update := payments.PaymentUpdate{GatewayID: n.PayID, Status: status}
-	if isLibraryPaymentID(n.PayID) {
+	if payments.IsPaymentID(n.PayID) {
 		update.PaymentID = n.PayID
 	}
 	amount, err := payments.ParseMoney(n.Amount, n.Currency)
@@ -212,22 +211,6 @@ func (g *Gateway) fromAPI(ctx context.Context, n notification) (notification, er
 	}
 	return n, fmt.Errorf("anypay: MD5-signed notification of %s for %s: Anypay's API holds no such payment: %w",
 		truncate(n.PayID), truncate(n.Amount), payments.ErrUnauthenticated)
-}
-
-// isLibraryPaymentID reports whether s has the shape of the ids the
-// Service gives payments: "pay_" and 32 lower-case hex digits, or 24 for
-// ids issued by earlier versions, which stored ledgers still hold.
-func isLibraryPaymentID(s string) bool {
-	hexPart, ok := strings.CutPrefix(s, "pay_")
-	if !ok || (len(hexPart) != 32 && len(hexPart) != 24) {
-		return false
-	}
-	for _, c := range hexPart {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 func joinNote(a, b string) string {

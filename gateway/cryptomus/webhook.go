@@ -171,7 +171,7 @@ func (g *Gateway) translate(n notification, req *payments.WebhookRequest) (*paym
 	update := payments.PaymentUpdate{
 		GatewayID: n.UUID, Status: rule.status, Account: data.Account, Reference: data.Reference,
 	}
-	if isLibraryPaymentID(n.OrderID) {
+	if payments.IsPaymentID(n.OrderID) {
 		update.PaymentID = n.OrderID
 	}
 	invoiceAmount, amountErr := payments.ParseMoney(n.Amount, n.Currency)
@@ -249,20 +249,4 @@ func parseCheckoutData(s string) checkoutData {
 		return d
 	}
 	return checkoutData{}
-}
-
-// isLibraryPaymentID reports whether s has the shape of the ids the
-// Service gives payments: "pay_" and 32 lower-case hex digits, or 24 for
-// ids issued by earlier versions, which stored ledgers still hold.
-func isLibraryPaymentID(s string) bool {
-	hexPart, ok := strings.CutPrefix(s, "pay_")
-	if !ok || (len(hexPart) != 32 && len(hexPart) != 24) {
-		return false
-	}
-	for _, c := range hexPart {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
 }

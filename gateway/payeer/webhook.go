@@ -157,7 +157,7 @@ func (g *Gateway) translate(cb callback, req *payments.WebhookRequest) (*payment
 	}
 	ref := echoedReference(g.plainParams(cb))
 	update := payments.PaymentUpdate{GatewayID: cb.OrderID, Status: status, Account: ref[referenceAccount], Reference: ref[referenceReference]}
-	if isLibraryPaymentID(cb.OrderID) {
+	if payments.IsPaymentID(cb.OrderID) {
 		update.PaymentID = cb.OrderID
 	}
 	amount, err := payments.ParseMoney(cb.Amount, cb.Currency)
@@ -221,22 +221,6 @@ func echoedReference(params string) map[string]string {
 		}
 	}
 	return out
-}
-
-// isLibraryPaymentID reports whether s has the shape of the ids the
-// Service gives payments: "pay_" and 32 lower-case hex digits, or 24 for
-// ids issued by earlier versions, which stored ledgers still hold.
-func isLibraryPaymentID(s string) bool {
-	hexPart, ok := strings.CutPrefix(s, "pay_")
-	if !ok || (len(hexPart) != 32 && len(hexPart) != 24) {
-		return false
-	}
-	for _, c := range hexPart {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // safeOrderID reports whether an order id may be echoed in a reply: up to

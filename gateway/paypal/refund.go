@@ -66,7 +66,7 @@ func (g *Gateway) Refund(ctx context.Context, p payments.Payment, opts payments.
 		return nil, err
 	}
 	body := refundRequest{NoteToPayer: ext.NoteToPayer}
-	if isPaymentID(p.ID) {
+	if payments.IsPaymentID(p.ID) {
 		body.CustomID = p.ID
 	}
 	if opts.Amount != nil {

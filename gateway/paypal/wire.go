@@ -203,23 +203,10 @@ func parseCustomID(s string) (paymentID, account string) {
 	if rest, ok := strings.CutPrefix(s, CustomIDAccountPrefix); ok {
 		return "", strings.TrimSpace(rest)
 	}
-	if isPaymentID(s) {
+	if payments.IsPaymentID(s) {
 		return s, ""
 	}
 	return "", ""
-}
-
-func isPaymentID(s string) bool {
-	hexPart, ok := strings.CutPrefix(s, "pay_")
-	if !ok || len(hexPart) != 32 {
-		return false
-	}
-	for i := 0; i < len(hexPart); i++ {
-		if c := hexPart[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // decodeResource decodes an event's resource into v, refusing a body that
