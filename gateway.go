@@ -73,6 +73,19 @@ type AfterCommitter interface {
 	AfterCommit(ctx context.Context, c *Changes, res *BatchResult) error
 }
 
+// RecordParser is implemented by drivers that read what moved from their
+// gateway's API — a reconciliation, such as Google Play's voided purchases
+// whose notification never arrived. Service.Record journals each record
+// the driver read and records what ParseRecord makes of it, under the same
+// ledger keys its notification would have, so that nothing is counted
+// twice; a replay of the journal row parses it again.
+type RecordParser interface {
+	// ParseRecord translates one record. It is authenticated by the API
+	// call that returned it, never by its content; a record it cannot
+	// read is ErrInvalidInput.
+	ParseRecord(ctx context.Context, body []byte) (*Changes, error)
+}
+
 // HeaderNamer is implemented by drivers that need request headers; the
 // journal keeps only the headers named here, never the full set, and
 // Service.Replay hands only these back to the driver. A driver that reads a

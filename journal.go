@@ -76,11 +76,42 @@ func (s *Service) replay(ctx context.Context, notificationID string, a Attributi
 		Header:     old.Header,
 		Body:       old.Body,
 		ReplayOf:   old.ID,
+		Source:     old.Source,
 	}
 	if a.Account != "" {
 		n.Detail = "attributed to " + a.Account
 	}
 	return s.handle(ctx, g, req, &n, a)
+}
+
+// Record journals and records one record a driver read from its gateway's
+// API (see RecordParser), as HandleWebhook does a delivery: the row is
+// journaled with Source SourceRecord, verified (the driver's API call
+// authenticated it), with the outcome the ledger decides; what was already
+// recorded, by a notification or an earlier reconciliation, is a
+// duplicate. A driver without the power is ErrNotSupported.
+func (s *Service) Record(ctx context.Context, gateway string, body []byte) (*WebhookResult, error) {
+	g, err := s.gateway(gateway)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := g.(RecordParser); !ok {
+		return nil, fmt.Errorf("payments: %s reads no records: %w", gateway, ErrNotSupported)
+	}
+	now := s.now()
+	n := Notification{ID: newID("ntf"), Gateway: gateway, ReceivedAt: now, Body: body, Source: SourceRecord}
+	return s.handle(ctx, g, &WebhookRequest{Body: body, ReceivedAt: now}, &n, Attribution{})
+}
+
+// parseRecord has the driver translate a record; a driver that has lost the
+// power since the row was journaled fails unclassified, so the row stays
+// failed for a later replay.
+func parseRecord(ctx context.Context, g Gateway, body []byte) (*Changes, error) {
+	rp, ok := g.(RecordParser)
+	if !ok {
+		return nil, fmt.Errorf("%s: the driver reads no records", g.Name())
+	}
+	return rp.ParseRecord(ctx, body)
 }
 
 // JournalRetention says how long the journal keeps its rows, by outcome;

@@ -57,11 +57,19 @@ type Notification struct {
 	// ReplayOf is the journal row this one replays (Service.Replay,
 	// Service.Attribute); empty for a delivery.
 	ReplayOf string
+	// Source is where the row came from: empty for a delivery to a
+	// webhook, SourceRecord for a record a driver read from its gateway's
+	// API (Service.Record).
+	Source string
 	// ResolvedBy is set on a row once a replay of it has recorded what it
 	// carried, or found it recorded: the id of that replay's row. A parked
 	// row without it still waits for the host.
 	ResolvedBy string
 }
+
+// SourceRecord marks a journal row that a driver read from its gateway's
+// API rather than received (Notification.Source).
+const SourceRecord = "record"
 
 // UnverifiedBodyPrefix is how much of the body of a notification that did
 // not verify the journal keeps: enough to see what was sent, too little for

@@ -62,7 +62,13 @@ func (s *Service) HandleWebhook(ctx context.Context, gateway string, req *Webhoo
 // outcome and the reply; a is what the caller vouches for (Attribute).
 func (s *Service) handle(ctx context.Context, g Gateway, req *WebhookRequest, n *Notification, a Attribution) (*WebhookResult, error) {
 	res := &WebhookResult{}
-	changes, parseErr := g.ParseWebhook(ctx, req)
+	var changes *Changes
+	var parseErr error
+	if n.Source == SourceRecord {
+		changes, parseErr = parseRecord(ctx, g, req.Body)
+	} else {
+		changes, parseErr = g.ParseWebhook(ctx, req)
+	}
 	if parseErr == nil && changes == nil {
 		parseErr = fmt.Errorf("%s: driver returned neither changes nor an error", n.Gateway)
 	}

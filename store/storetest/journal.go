@@ -27,6 +27,7 @@ func journalTests() []namedTest {
 func testAppendRoundTrip(f *fixture) {
 	verified := newNotification("ntf_verified", at(0))
 	verified.Outcome = payments.OutcomeParked
+	verified.Source = payments.SourceRecord
 
 	rejected := newNotification("ntf_rejected", at(time.Second))
 	rejected.Gateway = otherGateway

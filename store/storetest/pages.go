@@ -250,11 +250,13 @@ func testReplayResolves(f *fixture) {
 		b := batchAt(now, charge("ch_parked", "acct_1", 100))
 		b.Notification = newNotification(id, now)
 		b.Notification.ReplayOf = "ntf_parked"
+		b.Notification.Source = payments.SourceRecord
 		return f.commit(b)
 	}
 	assert.Equal(f.t, payments.OutcomeRecorded, replay("ntf_replay", at(time.Minute)).Outcome)
 	assert.Equal(f.t, "ntf_replay", f.notification("ntf_parked").ResolvedBy)
 	assert.Equal(f.t, "ntf_parked", f.notification("ntf_replay").ReplayOf)
+	assert.Equal(f.t, payments.SourceRecord, f.notification("ntf_replay").Source, "journaled with the batch, whole")
 	assert.Equal(f.t, []string{"ntf_other"}, notificationIDs(f.notifications(unresolved)))
 
 	assert.Equal(f.t, payments.OutcomeDuplicate, replay("ntf_replay_again", at(2*time.Minute)).Outcome)
