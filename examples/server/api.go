@@ -34,6 +34,7 @@ func newHandler(svc *payments.Service, apiToken string, log *slog.Logger) http.H
 	routes.HandleFunc("POST /payments/{id}/capture", a.capture)
 	routes.HandleFunc("POST /payments/{id}/cancel", a.cancel)
 	routes.HandleFunc("POST /payments/{id}/refund", a.refund)
+	routes.HandleFunc("POST /purchases", a.verifyPurchase)
 	routes.HandleFunc("GET /accounts/{account}/balances", a.balances)
 	routes.HandleFunc("GET /status", a.status)
 	// The operator's side: the journal, parked money, the ledger, the outbox.
@@ -187,6 +188,44 @@ func (a *api) operate(w http.ResponseWriter, r *http.Request, op operation) {
 		body["entries"] = entriesJSON(res.Recorded.Entries)
 	}
 	writeJSON(w, code, body)
+}
+
+// purchaseRequest is a purchase a client app reports: an App Store
+// transaction id or signed transaction, or a Google Play purchase token
+// with its product id.
+type purchaseRequest struct {
+	Gateway   string `json:"gateway"`
+	Account   string `json:"account"`
+	Reference string `json:"reference"`
+	ProductID string `json:"product_id"`
+	Token     string `json:"token"`
+}
+
+// verifyPurchase has the gateway confirm a purchase the app reports and
+// records it once, however often the app reports it. A purchase recorded
+// but not yet acknowledged to the gateway answers 500: the app reports it
+// again, which is a duplicate that acknowledges it.
+func (a *api) verifyPurchase(w http.ResponseWriter, r *http.Request) {
+	var req purchaseRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	res, err := a.svc.VerifyPurchase(r.Context(), req.Gateway, payments.PurchaseRequest{
+		Account: req.Account, Reference: req.Reference, ProductID: req.ProductID, Token: req.Token,
+	})
+	if errors.Is(err, payments.ErrUnauthenticated) {
+		// The gateway does not confirm it: a forged or foreign purchase.
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"result": "rejected", "error": "the gateway does not confirm this purchase"})
+		return
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"payment": paymentJSON(res.Payment), "entries": entriesJSON(res.Recorded.Entries),
+		"duplicates": entriesJSON(res.Recorded.Duplicates),
+	})
 }
 
 func (a *api) balances(w http.ResponseWriter, r *http.Request) {

@@ -216,3 +216,42 @@ func TestAppStoreThroughTheServer(t *testing.T) {
 	assert.Equal(t, "4.99", bal[0]["amount"])
 	assert.Equal(t, "USD", bal[0]["currency"])
 }
+
+// TestPurchaseReportedByTheApp posts a signed transaction the app reports to
+// POST /purchases: credited once, for the account the app names, whether it
+// reports it once or twice; a forged one is refused.
+func TestPurchaseReportedByTheApp(t *testing.T) {
+	chain := newAppstoreTestChain(t)
+	g, err := appstore.New(appstore.Config{BundleID: "com.example.app", AppAppleID: 1234567890, Environment: appstore.Production,
+		RootCertificates: [][]byte{chain.root}})
+	require.NoError(t, err)
+	svc, err := payments.New(memory.New(), payments.WithGateway(g))
+	require.NoError(t, err)
+	srv := httptest.NewServer(newHandler(svc, "", slog.New(slog.DiscardHandler)))
+	t.Cleanup(srv.Close)
+	s := &testServer{Server: srv}
+
+	const account = "0e8a7c5a-2b1d-4f63-9a35-6f1c0d2e4b71"
+	now := time.Now().UnixMilli()
+	signed := chain.sign(t, map[string]any{"transactionId": "2000000812345679", "originalTransactionId": "2000000812345679",
+		"bundleId": "com.example.app", "productId": "com.example.app.coins100", "purchaseDate": now, "quantity": 1,
+		"type": "Consumable", "appAccountToken": account, "inAppOwnershipType": "PURCHASED", "signedDate": now,
+		"environment": "Production", "transactionReason": "PURCHASE", "storefront": "USA", "storefrontId": "143441",
+		"price": 4990, "currency": "USD"})
+	report := map[string]any{"gateway": "appstore", "account": account, "token": signed}
+
+	code, res := s.call(t, "POST", "/purchases", report)
+	require.Equal(t, http.StatusOK, code, res)
+	assert.Len(t, list(t, res, "entries"), 1)
+	code, res = s.call(t, "POST", "/purchases", report)
+	require.Equal(t, http.StatusOK, code, res)
+	assert.Empty(t, list(t, res, "entries"), "reported twice, credited once")
+	assert.Len(t, list(t, res, "duplicates"), 1)
+
+	report["token"] = signed[:len(signed)-4] + "AAAA"
+	code, _ = s.call(t, "POST", "/purchases", report)
+	assert.Equal(t, http.StatusUnprocessableEntity, code, "a forged transaction is no purchase")
+	bal := balance(t, s, account)
+	require.Len(t, bal, 1)
+	assert.Equal(t, "4.99", bal[0]["amount"])
+}
