@@ -57,6 +57,24 @@ func Example_verifyPurchase() {
 	}
 }
 
+// ExampleVoidedPoller records the refunds whose notification never
+// arrived: every hour it lists the voided purchases since its cursor and
+// records each through the Service (Service.Record), which counts nothing
+// twice. The cursor lives in the host's own storage.
+func ExampleVoidedPoller() {
+	var g *googleplay.Gateway // from googleplay.New, as in ExampleNew
+	svc, err := payments.New(memory.New(), payments.WithGateway(g))
+	if err != nil {
+		log.Fatal(err)
+	}
+	var cursors googleplay.CursorStore // the host's, on its own database
+	poller := &googleplay.VoidedPoller{Gateway: g, Recorder: svc, Cursors: cursors}
+	ctx := context.Background() // the host's, which ends at shutdown
+	// Run polls at once and then hourly; it logs a failed poll, tries again
+	// at the next tick, and returns once ctx ends.
+	go func() { _ = poller.Run(ctx) }()
+}
+
 // A host that records test purchases refuses them in its BalanceService
 // in production.
 func ExampleIsTestPurchase() {

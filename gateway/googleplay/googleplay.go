@@ -17,7 +17,8 @@
 //     answers, never what the body claims, as Google asks.
 //   - Gateway.VoidedSince and Gateway.ParseRecord: the voided purchases
 //     list (purchases.voidedpurchases.list), for refunds whose notification
-//     never arrived (see VoidedPoller).
+//     never arrived, recorded through payments.Service.Record (see
+//     VoidedPoller).
 //
 // Ledger keys. A charge is keyed by Google's order id: a one-time
 // purchase has one order, and each renewal of a subscription has its own
@@ -55,9 +56,9 @@
 // and is looked up anew.
 //
 // The driver implements payments.Gateway, payments.PurchaseVerifier,
-// payments.AfterCommitter and payments.WebhookReplier. It creates no
-// checkouts and makes no refunds: Play purchases start in the app, and
-// refunds are made in the Play Console.
+// payments.AfterCommitter, payments.WebhookReplier and
+// payments.RecordParser. It creates no checkouts and makes no refunds: Play
+// purchases start in the app, and refunds are made in the Play Console.
 package googleplay
 
 import (
@@ -189,6 +190,7 @@ var (
 	_ payments.PurchaseVerifier = (*Gateway)(nil)
 	_ payments.AfterCommitter   = (*Gateway)(nil)
 	_ payments.WebhookReplier   = (*Gateway)(nil)
+	_ payments.RecordParser     = (*Gateway)(nil)
 )
 
 // packageNamePattern is an Android application id: dot-separated segments

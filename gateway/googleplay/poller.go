@@ -11,17 +11,20 @@ import (
 )
 
 // Recorder records one record a driver read from its gateway's API, as the
-// Service records a verified notification: journaled, through the
-// ledger's rules, with the driver's ParseRecord translating it (and
-// translating it again on a replay of its journal row). It is the entry
-// point the core does not have yet; *payments.Service is meant to satisfy
-// it once it has (README, "Google Play", on the missed notifications).
+// Service records a verified notification: journaled with Source
+// payments.SourceRecord, through the ledger's rules, with the driver's
+// ParseRecord (payments.RecordParser) translating it, and translating it
+// again on a replay of its journal row. *payments.Service satisfies it with
+// Service.Record: pass the host's Service.
 type Recorder interface {
 	Record(ctx context.Context, gateway string, body []byte) (*payments.WebhookResult, error)
 }
 
 // CursorStore keeps a poller's cursor between runs, by name. LoadCursor
-// returns the zero time for a name never saved.
+// returns the zero time for a name never saved. The host implements it on
+// its own storage (a row in its database, say): the payments Store keeps
+// no cursors. A cursor lost costs a listing of the last 30 days again, in
+// which what is recorded already is a duplicate.
 type CursorStore interface {
 	LoadCursor(ctx context.Context, name string) (time.Time, error)
 	SaveCursor(ctx context.Context, name string, at time.Time) error
@@ -44,7 +47,14 @@ const (
 // cursor once every record is recorded. A record the ledger rejects for
 // good (a conflict, one it cannot read) is journaled by the Recorder and
 // does not hold the cursor back; a failure (the Store, Google's API) does,
-// and the next poll lists it again.
+// and the next poll lists it again. What a poll lists again, or a
+// notification that arrives after all, records nothing twice.
+//
+// A host runs one per Gateway, with its Service as the Recorder and its own
+// CursorStore, in a goroutine of its own (Run) or from its scheduler
+// (Poll). Pollers in several processes record nothing twice (the ledger's
+// keys decide), but each spends the list's daily quota and journals every
+// record it lists: run one.
 type VoidedPoller struct {
 	Gateway  *Gateway
 	Recorder Recorder

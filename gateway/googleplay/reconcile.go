@@ -58,10 +58,10 @@ type voidedRecord struct {
 // refunds. A zero since lists as far back as Google allows. Each order is
 // one record, whatever number of partial refunds the list gives for it.
 //
-// Recording the records is the host's (see VoidedPoller): each goes through
-// ParseRecord and the ledger under the keys its notification would have,
-// so a refund the notification recorded is a duplicate, never a second
-// refund.
+// Recording the records is the host's: VoidedPoller hands each to
+// Service.Record, which runs it through ParseRecord and the ledger under
+// the keys its notification would have, so a refund the notification
+// recorded is a duplicate, never a second refund.
 func (g *Gateway) VoidedSince(ctx context.Context, since time.Time) (*VoidedPage, error) {
 	now := g.now()
 	page := &VoidedPage{Until: now.Add(-voidedEndLag)}
@@ -148,8 +148,9 @@ func (g *Gateway) listVoided(ctx context.Context, since, until time.Time, typ in
 // quantity − refundableQuantity: however Google reports the voids (one
 // partial refund at a time, several at once, the rest as a full refund),
 // each unit is refunded once. It is the driver's half of a
-// reconciliation: the core records what it returns and, on a replay of the
-// journaled record, calls it again. A record it cannot read fails with
+// reconciliation (payments.RecordParser): Service.Record journals the
+// record and records what it returns and, on a replay of the journaled
+// record, calls it again. A record it cannot read fails with
 // payments.ErrInvalidInput.
 func (g *Gateway) ParseRecord(ctx context.Context, body []byte) (*payments.Changes, error) {
 	var r voidedRecord

@@ -2,7 +2,7 @@ package googleplay_test
 
 import (
 	"context"
-	"errors"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -68,30 +68,9 @@ func ids(entries []payments.Entry) []string {
 	return out
 }
 
-// ledgerRecorder stands in for the Service.Record the core lacks: it
-// translates each record with ParseRecord and commits it through the
-// Store, whose plan applies the core's ledger rules (keys, duplicates,
-// conflicts, accounts), without the journal and the events a Service adds.
-type ledgerRecorder struct {
-	g     *googleplay.Gateway
-	store payments.Store
-	fail  error
-}
-
-func (r *ledgerRecorder) Record(ctx context.Context, gateway string, body []byte) (*payments.WebhookResult, error) {
-	if r.fail != nil {
-		return nil, r.fail
-	}
-	c, err := r.g.ParseRecord(ctx, body)
-	if err != nil {
-		return nil, err
-	}
-	res, err := r.store.Commit(ctx, &payments.Batch{Gateway: gateway, Payments: c.Payments, Entries: c.Entries, Now: time.Now()})
-	if err != nil {
-		return nil, err
-	}
-	return &payments.WebhookResult{Changes: c, Recorded: res}, nil
-}
+// The Service is the poller's Recorder: Service.Record is the entry point
+// the poller was written for.
+var _ googleplay.Recorder = (*payments.Service)(nil)
 
 type memoryCursors struct {
 	mu sync.Mutex
@@ -116,9 +95,8 @@ func (m *memoryCursors) SaveCursor(ctx context.Context, name string, at time.Tim
 // the cursor moves only once every record is recorded.
 func TestVoidedPoller(t *testing.T) {
 	w := newWorld(t)
-	rec := &ledgerRecorder{g: w.g, store: w.store}
 	cursors := &memoryCursors{at: map[string]time.Time{}}
-	p := &googleplay.VoidedPoller{Gateway: w.g, Recorder: rec, Cursors: cursors}
+	p := &googleplay.VoidedPoller{Gateway: w.g, Recorder: w.svc, Cursors: cursors}
 	seen := time.Now().Add(-time.Hour)
 
 	notified, notifiedOrder := w.api.purchase("coins_100", "acct_poll")
@@ -133,12 +111,13 @@ func TestVoidedPoller(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(250), w.balance(t, "acct_poll"), "the missed refund is not in the ledger yet")
 
-	rec.fail = errors.New("store: connection refused")
+	// Two listings, then the first record's purchase look-up, which fails:
+	// the Service journals the record as failed and returns the error.
+	w.api.failNth(3, http.StatusServiceUnavailable)
 	_, err = p.Poll(t.Context())
 	require.Error(t, err)
 	assert.Empty(t, cursors.at, "a failed poll keeps the cursor")
 
-	rec.fail = nil
 	n, err := p.Poll(t.Context())
 	require.NoError(t, err)
 	assert.Equal(t, 1, n, "only the missed refund is new")
@@ -150,13 +129,7 @@ func TestVoidedPoller(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, n)
 	assert.False(t, cursors.at["googleplay:voidedpurchases"].Before(first))
-	refunds := 0
-	for _, e := range w.entries(t, payments.EntryFilter{Account: "acct_poll"}) {
-		if e.Kind == payments.KindRefund {
-			refunds++
-		}
-	}
-	assert.Equal(t, 2, refunds)
+	assert.Len(t, refunds(w.entries(t, payments.EntryFilter{Account: "acct_poll"})), 2)
 
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
@@ -170,8 +143,74 @@ func TestVoidedPoller(t *testing.T) {
 	}
 }
 
+// TestVoidedPollerRecordsAMissedRefundOnce runs the poller with the Service
+// as its Recorder over a refund whose notification never arrived: it is
+// recorded once, as a refund, and journaled as a record; the next poll,
+// which lists it again within its overlap, the notification arriving
+// after all, and a replay of the record's journal row, which parses it
+// again, are duplicates.
+func TestVoidedPollerRecordsAMissedRefundOnce(t *testing.T) {
+	w := newWorld(t)
+	ctx := t.Context()
+	token, orderID := w.api.purchase("coins_100", "acct_missed")
+	_, err := verify(t, w, "acct_missed", "coins_100", token)
+	require.NoError(t, err)
+	require.Equal(t, int64(99), w.balance(t, "acct_missed"))
+	// Seen by Google within the poller's overlap of the cursor a poll now
+	// saves, so that the next poll lists it again.
+	w.api.voidOneTime(token, 1, time.Now().Add(-5*time.Minute))
+	p := &googleplay.VoidedPoller{Gateway: w.g, Recorder: w.svc, Cursors: &memoryCursors{at: map[string]time.Time{}}}
+
+	n, err := p.Poll(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	refunded := refunds(w.entries(t, payments.EntryFilter{Account: "acct_missed"}))
+	require.Len(t, refunded, 1)
+	assert.Equal(t, orderID, refunded[0].GatewayRef)
+	assert.Equal(t, usd(-99), refunded[0].Amount)
+	assert.Zero(t, w.balance(t, "acct_missed"))
+	pay, err := w.svc.Payment(ctx, refunded[0].PaymentID)
+	require.NoError(t, err)
+	assert.Equal(t, payments.StatusRefunded, pay.Status)
+	rows := journaledRecords(t, w)
+	require.Len(t, rows, 1)
+	row := rows[0]
+	assert.Equal(t, payments.OutcomeRecorded, row.Outcome, row.Detail)
+	assert.Equal(t, payments.SourceRecord, row.Source)
+	assert.True(t, row.Verified, "authenticated by the API call that listed it")
+	assert.Equal(t, "voided:"+orderID, row.EventID)
+	assert.Equal(t, "voidedpurchases.list", row.EventType)
+	assert.Contains(t, string(row.Body), orderID)
+
+	n, err = p.Poll(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n, "listed again, recorded once")
+	rows = journaledRecords(t, w)
+	require.Len(t, rows, 2, "the second listing is journaled too")
+	assert.Equal(t, payments.OutcomeDuplicate, rows[0].Outcome, rows[0].Detail)
+
+	late, err := w.deliver(t, voidedNotice(token, orderID, 2, 1))
+	require.NoError(t, err)
+	assert.Equal(t, payments.OutcomeDuplicate, late.Notification.Outcome, late.Notification.Detail)
+	assert.Empty(t, late.Notification.Source, "a delivery")
+
+	lookups := countCalls(w, "productsv2/tokens/"+token)
+	replayed, err := w.svc.Replay(ctx, row.ID)
+	require.NoError(t, err)
+	assert.Equal(t, payments.OutcomeDuplicate, replayed.Notification.Outcome, replayed.Notification.Detail)
+	assert.Equal(t, payments.SourceRecord, replayed.Notification.Source)
+	assert.Equal(t, row.ID, replayed.Notification.ReplayOf)
+	assert.Equal(t, lookups+1, countCalls(w, "productsv2/tokens/"+token), "the replay parses the record again")
+	resolved, err := w.svc.Notification(ctx, row.ID)
+	require.NoError(t, err)
+	assert.Equal(t, replayed.Notification.ID, resolved.ResolvedBy)
+
+	assert.Len(t, refunds(w.entries(t, payments.EntryFilter{Account: "acct_missed"})), 1)
+	assert.Zero(t, w.balance(t, "acct_missed"))
+}
+
 // TestVoidedPollerSkipsWhatTheLedgerRejects: a record rejected for good
-// does not hold the cursor back.
+// is journaled as rejected and does not hold the cursor back.
 func TestVoidedPollerSkipsWhatTheLedgerRejects(t *testing.T) {
 	w := newWorld(t)
 	token, orderID := w.api.purchase("coins_100", "acct_reject")
@@ -182,9 +221,43 @@ func TestVoidedPollerSkipsWhatTheLedgerRejects(t *testing.T) {
 		Entries: []payments.Entry{{Kind: payments.KindRefund, GatewayRef: orderID, Amount: usd(-1)}}})
 	require.NoError(t, err)
 	cursors := &memoryCursors{at: map[string]time.Time{}}
-	p := &googleplay.VoidedPoller{Gateway: w.g, Recorder: &ledgerRecorder{g: w.g, store: w.store}, Cursors: cursors}
+	p := &googleplay.VoidedPoller{Gateway: w.g, Recorder: w.svc, Cursors: cursors}
 	n, err := p.Poll(t.Context())
 	require.NoError(t, err)
 	assert.Zero(t, n)
 	assert.NotZero(t, cursors.at[p.CursorName()])
+	rows := journaledRecords(t, w)
+	require.Len(t, rows, 1)
+	assert.Equal(t, payments.OutcomeRejected, rows[0].Outcome)
+}
+
+func refunds(entries []payments.Entry) []payments.Entry {
+	var out []payments.Entry
+	for _, e := range entries {
+		if e.Kind == payments.KindRefund {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// journaledRecords are the journal rows of records (Service.Record),
+// newest first.
+func journaledRecords(t *testing.T, w *world) []payments.Notification {
+	t.Helper()
+	var out []payments.Notification
+	f := payments.NotificationFilter{Gateway: googleplay.DefaultName}
+	for {
+		page, next, err := w.svc.Notifications(t.Context(), f)
+		require.NoError(t, err)
+		for _, n := range page {
+			if n.Source == payments.SourceRecord {
+				out = append(out, n)
+			}
+		}
+		if next == "" {
+			return out
+		}
+		f.After = next
+	}
 }

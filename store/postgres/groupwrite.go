@@ -18,11 +18,12 @@ import (
 // the batch that carries it then fails alone with ErrConflict.
 const journal = `INSERT INTO {notifications} (` + notificationColumns + `)
 	SELECT id, gateway, received_at, remote_addr, header::jsonb, body, body_len, body_sha256, verified, outcome,
-		event_id, event_type, detail, replay_of, resolved_by
+		event_id, event_type, detail, replay_of, source, resolved_by
 	FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::bytea[], $7::bigint[],
-		$8::text[], $9::boolean[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])
+		$8::text[], $9::boolean[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
+		$16::text[])
 		WITH ORDINALITY AS r (id, gateway, received_at, remote_addr, header, body, body_len, body_sha256, verified,
-			outcome, event_id, event_type, detail, replay_of, resolved_by, n)
+			outcome, event_id, event_type, detail, replay_of, source, resolved_by, n)
 	ORDER BY n`
 
 // included returns the batches that take part in the group.
@@ -296,6 +297,7 @@ func (g *groupTx) journalArgs() ([]any, error) {
 		column(rows, func(r row) string { return r.n.EventType }),
 		column(rows, func(r row) string { return r.n.Detail }),
 		column(rows, func(r row) string { return r.n.ReplayOf }),
+		column(rows, func(r row) *string { return nullIfZero(r.n.Source) }),
 		column(rows, func(r row) string { return r.n.ResolvedBy }),
 	}, nil
 }

@@ -107,3 +107,43 @@ func TestRefusesAsynchronousCommit(t *testing.T) {
 	_, err = postgres.New(t.Context(), pool, postgres.Options{Schema: freshSchema(t, dsn)})
 	assert.ErrorContains(t, err, "synchronous_commit")
 }
+
+// TestUpgradeKeepsDeliveries opens a schema that a store of the previous
+// version migrated and journaled a row in: Open adds the source column,
+// and the row reads back as the delivery it was.
+func TestUpgradeKeepsDeliveries(t *testing.T) {
+	dsn := testDSN(t)
+	ctx := t.Context()
+	opts := postgres.Options{Schema: freshSchema(t, dsn)}
+	list, err := postgres.Migrations(opts)
+	require.NoError(t, err)
+	conn, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	table := func(name string) string { return pgx.Identifier{opts.Schema, "payments_" + name}.Sanitize() }
+	_, err = conn.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{opts.Schema}.Sanitize())
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, "CREATE TABLE "+table("migrations")+
+		" (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+	require.NoError(t, err)
+	last := len(list) - 1
+	for _, m := range list[:last] {
+		_, err := conn.Exec(ctx, m.SQL)
+		require.NoError(t, err, "migration %d_%s", m.Version, m.Name)
+		_, err = conn.Exec(ctx, "INSERT INTO "+table("migrations")+" (version, name) VALUES ($1, $2)", m.Version, m.Name)
+		require.NoError(t, err)
+	}
+	_, err = conn.Exec(ctx, "INSERT INTO "+table("notifications")+
+		" (id, gateway, received_at, verified, outcome) VALUES ('ntf_old', 'fake', now(), true, 'recorded')")
+	require.NoError(t, err)
+
+	s, err := postgres.Open(ctx, dsn, opts)
+	require.NoError(t, err)
+	defer s.Close() //nolint:errcheck // nothing to report
+	n, err := s.Notification(ctx, "ntf_old")
+	require.NoError(t, err)
+	assert.Empty(t, n.Source, "a delivery")
+	var version int
+	require.NoError(t, conn.QueryRow(ctx, "SELECT max(version) FROM "+table("migrations")).Scan(&version))
+	assert.Equal(t, list[last].Version, version)
+}

@@ -16,7 +16,7 @@ import (
 )
 
 const notificationColumns = `id, gateway, received_at, remote_addr, header, body, body_len, body_sha256,
-	verified, outcome, event_id, event_type, detail, replay_of, resolved_by`
+	verified, outcome, event_id, event_type, detail, replay_of, source, resolved_by`
 
 // AppendNotification implements payments.Store. A taken ID is
 // payments.ErrConflict.
@@ -35,9 +35,9 @@ func (s *Store) AppendNotification(ctx context.Context, n *payments.Notification
 // the id is taken. The body is kept byte for byte (BYTEA): gateways sign
 // the raw bytes, and a replay must verify them again. Of a body that did not
 // verify, which is only a prefix, body_len and body_sha256 describe the
-// whole.
+// whole. These two and source are NULL when unset, as on nearly every row.
 const insertNotification = `INSERT INTO {notifications} (` + notificationColumns + `)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 	ON CONFLICT (id) DO NOTHING RETURNING id`
 
 func notificationArgs(n *payments.Notification) ([]any, error) {
@@ -49,12 +49,12 @@ func notificationArgs(n *payments.Notification) ([]any, error) {
 		return nil, err
 	}
 	return []any{n.ID, n.Gateway, n.ReceivedAt, n.RemoteAddr, header, n.Body, nullIfZero(n.BodyLen), nullIfZero(n.BodySHA256),
-		n.Verified, string(n.Outcome), n.EventID, n.EventType, n.Detail, n.ReplayOf, n.ResolvedBy}, nil
+		n.Verified, string(n.Outcome), n.EventID, n.EventType, n.Detail, n.ReplayOf, nullIfZero(n.Source), n.ResolvedBy}, nil
 }
 
-// nullIfZero stores a notification's BodyLen and BodySHA256 as NULL when
-// they are unset, as they are on every row whose body is whole (see the
-// migration that adds them).
+// nullIfZero stores a notification's BodyLen, BodySHA256 and Source as
+// NULL when they are unset, as they are on every delivery whose body is
+// whole (see the migrations that add them).
 func nullIfZero[T comparable](v T) *T {
 	var zero T
 	if v == zero {
@@ -219,9 +219,10 @@ func scanNotification(row pgx.Row, extra ...any) (payments.Notification, error) 
 		outcome    string
 		bodyLen    *int64
 		bodySHA256 *string
+		source     *string
 	)
 	err := row.Scan(append([]any{&n.ID, &n.Gateway, &receivedAt, &n.RemoteAddr, &header, &n.Body, &bodyLen, &bodySHA256,
-		&n.Verified, &outcome, &n.EventID, &n.EventType, &n.Detail, &n.ReplayOf, &n.ResolvedBy}, extra...)...)
+		&n.Verified, &outcome, &n.EventID, &n.EventType, &n.Detail, &n.ReplayOf, &source, &n.ResolvedBy}, extra...)...)
 	if err != nil {
 		return n, err
 	}
@@ -231,6 +232,9 @@ func scanNotification(row pgx.Row, extra ...any) (payments.Notification, error) 
 	}
 	if bodySHA256 != nil {
 		n.BodySHA256 = *bodySHA256
+	}
+	if source != nil {
+		n.Source = *source
 	}
 	if header != nil {
 		n.Header = http.Header{}

@@ -44,12 +44,12 @@ func TestResultIsAsStored(t *testing.T) {
 	assert.Equal(t, res.Entries, entries)
 }
 
-// TestVersionsAndDigestsOnEachPath commits, alone and in a group, a batch
-// that changes two stored payments, named by gateway id and by library id,
-// and journals a notification with the length and hash of its whole body:
-// each payment is written with the version its plan gave it, and the
-// journal row reads back as it was given.
-func TestVersionsAndDigestsOnEachPath(t *testing.T) {
+// TestVersionsDigestsAndSourcesOnEachPath commits, alone and in a group, a
+// batch that changes two stored payments, named by gateway id and by library
+// id, and journals a notification with the length and hash of its whole
+// body, first a delivery, then a record: each payment is written with the
+// version its plan gave it, and the journal row reads back as it was given.
+func TestVersionsDigestsAndSourcesOnEachPath(t *testing.T) {
 	for _, c := range []struct {
 		name   string
 		commit func(context.Context, *postgres.Store, *payments.Batch) (*payments.BatchResult, error)
@@ -71,13 +71,14 @@ func TestVersionsAndDigestsOnEachPath(t *testing.T) {
 					Status: payments.StatusPending, Version: 1, CreatedAt: clock, UpdatedAt: clock,
 				}))
 			}
+			sources := []string{"", payments.SourceRecord}
 			for i, status := range []payments.Status{payments.StatusAuthorized, payments.StatusSucceeded} {
 				ntf := fmt.Sprintf("ntf_%d", i)
 				res, err := c.commit(ctx, s, &payments.Batch{
 					Gateway: "verpay", Now: clock.Add(time.Duration(i+1) * time.Second),
 					Payments: []payments.PaymentUpdate{{GatewayID: "pi_1", Status: status}, {PaymentID: "pay_2", Status: status}},
 					Notification: &payments.Notification{ID: ntf, Gateway: "verpay", ReceivedAt: clock,
-						Body: []byte("{"), BodyLen: 1 << 20, BodySHA256: strings.Repeat("ab", 32)},
+						Body: []byte("{"), BodyLen: 1 << 20, BodySHA256: strings.Repeat("ab", 32), Source: sources[i]},
 				})
 				require.NoError(t, err)
 				require.Len(t, res.Changes, 2)
@@ -91,6 +92,7 @@ func TestVersionsAndDigestsOnEachPath(t *testing.T) {
 				require.NoError(t, err)
 				assert.EqualValues(t, 1<<20, n.BodyLen)
 				assert.Equal(t, strings.Repeat("ab", 32), n.BodySHA256)
+				assert.Equal(t, sources[i], n.Source)
 			}
 		})
 	}

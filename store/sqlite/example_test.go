@@ -64,4 +64,5 @@ func ExampleMigrations() {
 	// 0001_init.sql
 	// 0002_replays.sql
 	// 0003_versions.sql
+	// 0004_notification_sources.sql
 }

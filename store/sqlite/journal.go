@@ -13,7 +13,7 @@ import (
 )
 
 const notificationColumns = `id, gateway, received_at, remote_addr, header, body, body_len, body_sha256,
-	verified, outcome, event_id, event_type, detail, replay_of, resolved_by`
+	verified, outcome, event_id, event_type, detail, replay_of, source, resolved_by`
 
 // AppendNotification implements payments.Store: it journals n as given,
 // outside any batch. n.ID is required; a taken ID is payments.ErrConflict.
@@ -35,9 +35,9 @@ func (s *Store) AppendNotification(ctx context.Context, n *payments.Notification
 // on it; a taken id is ErrConflict.
 func (s *Store) insertNotification(ctx context.Context, q querier, n *payments.Notification, header any) error {
 	res, err := q.exec(ctx, `INSERT INTO {{p}}notifications (`+notificationColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 		n.ID, n.Gateway, micros(n.ReceivedAt), n.RemoteAddr, header, n.Body, n.BodyLen, n.BodySHA256,
-		n.Verified, string(n.Outcome), n.EventID, n.EventType, n.Detail, n.ReplayOf, n.ResolvedBy)
+		n.Verified, string(n.Outcome), n.EventID, n.EventType, n.Detail, n.ReplayOf, n.Source, n.ResolvedBy)
 	if err != nil {
 		return fmt.Errorf("sqlite: journal notification %s: %w", n.ID, err)
 	}
@@ -190,7 +190,7 @@ func scanNotification(row scanner, leading ...any) (*payments.Notification, erro
 		outcome    string
 	)
 	dest := append(leading, &n.ID, &n.Gateway, &receivedAt, &n.RemoteAddr, &header, &n.Body, &n.BodyLen, &n.BodySHA256,
-		&n.Verified, &outcome, &n.EventID, &n.EventType, &n.Detail, &n.ReplayOf, &n.ResolvedBy)
+		&n.Verified, &outcome, &n.EventID, &n.EventType, &n.Detail, &n.ReplayOf, &n.Source, &n.ResolvedBy)
 	err := row.Scan(dest...)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {

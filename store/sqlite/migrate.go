@@ -129,6 +129,7 @@ var addedColumns = []struct{ table, column string }{
 	{"notifications", "resolved_by"}, // 0002
 	{"payments", "version"},          // 0003
 	{"notifications", "body_sha256"}, // 0003
+	{"notifications", "source"},      // 0004
 }
 
 // checkSchema reports tables and columns missing under prefix, so that a

@@ -87,10 +87,15 @@ func TestSkipMigrationsWithHostAppliedSchema(t *testing.T) {
 	require.NoError(t, err)
 	_, err = sqlite.Open(context.Background(), path, sqlite.Options{SkipMigrations: true})
 	require.ErrorContains(t, err, "resolved_by", "a later migration skipped")
-	for _, m := range ms[1:] {
+	last := len(ms) - 1
+	for _, m := range ms[1:last] {
 		_, err := db.Exec(m.SQL)
 		require.NoError(t, err)
 	}
+	_, err = sqlite.Open(context.Background(), path, sqlite.Options{SkipMigrations: true})
+	require.ErrorContains(t, err, "notifications.source", "the last migration skipped")
+	_, err = db.Exec(ms[last].SQL)
+	require.NoError(t, err)
 	require.NoError(t, db.Close())
 
 	ctx := context.Background()
@@ -103,8 +108,8 @@ func TestSkipMigrationsWithHostAppliedSchema(t *testing.T) {
 
 // TestUpgradeFromTheFirstSchema opens a file that holds the first
 // migration's schema, a payment and a journal row: Open applies the rest,
-// the payment reads back as version 1 and the row with no replay,
-// unresolved, and its body whole.
+// the payment reads back as version 1 and the row as a delivery with no
+// replay, unresolved, and its body whole.
 func TestUpgradeFromTheFirstSchema(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "old.db")
 	ms, err := sqlite.Migrations("")
@@ -136,6 +141,7 @@ func TestUpgradeFromTheFirstSchema(t *testing.T) {
 	assert.Empty(t, n.ResolvedBy)
 	assert.Zero(t, n.BodyLen)
 	assert.Empty(t, n.BodySHA256)
+	assert.Empty(t, n.Source, "a delivery")
 	p, err := s.Payment(ctx, "pay_old")
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, p.Version)
