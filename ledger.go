@@ -60,6 +60,12 @@ type Entry struct {
 	// the Store committed the entry.
 	OccurredAt time.Time
 	RecordedAt time.Time
+	// Settlement is the entry's worth in the settlement currency, recorded
+	// with it when the Service has one (see Settlement); nil otherwise. A
+	// driver may set it to its gateway's own settlement figures (Stripe's
+	// balance transaction), which the Service keeps when they are in the
+	// account's settlement currency.
+	Settlement *Conversion
 	// Overpayment is set by a driver whose gateway itself reports that more
 	// was paid than the payment asked for (Cryptomus's paid_over): the
 	// ledger books such a charge, where it parks any other charge above its
@@ -110,6 +116,10 @@ func (e *Entry) validate() error {
 type Balance struct {
 	Account string
 	Money   Money
+	// Settled is the sum of the entries' conversions into the settlement
+	// currency (see Settlement); its Currency is empty when none was
+	// converted. Entries that wait for a rate count once converted.
+	Settled Money
 	// Entries is how many entries make up the balance.
 	Entries   int64
 	UpdatedAt time.Time
@@ -121,6 +131,8 @@ type EntryFilter struct {
 	Account   string
 	PaymentID string
 	Gateway   string
+	// Unsettled keeps only entries whose conversion waits for a rate.
+	Unsettled bool
 	// Limit caps the page; 0 means DefaultListLimit.
 	Limit int
 	// After is the cursor a previous page returned: the page starts after

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"slices"
 	"sort"
 	"time"
 )
@@ -36,6 +37,8 @@ type Service struct {
 	retention JournalRetention
 	// retry wakes Run when a retry falls due (see retryAt).
 	retry chan struct{}
+	// settlement, when set, converts entries (see Settlement).
+	settlement *Settlement
 }
 
 // Option configures a Service.
@@ -212,11 +215,16 @@ func newID(prefix string) string {
 // reaches the ledger.
 func (s *Service) commit(ctx context.Context, gateway string, c *Changes, n *Notification, account, reference string) (*BatchResult, error) {
 	now := s.now()
+	entries := c.Entries
+	if s.settlement != nil && len(entries) > 0 {
+		entries = slices.Clone(entries)
+		s.convertEntries(ctx, gateway, account, entries)
+	}
 	b := &Batch{
 		Gateway:      gateway,
 		Notification: n,
 		Payments:     c.Payments,
-		Entries:      c.Entries,
+		Entries:      entries,
 		Account:      account,
 		Reference:    reference,
 		Now:          now,
@@ -231,7 +239,11 @@ func (s *Service) commit(ctx context.Context, gateway string, c *Changes, n *Not
 	}
 	s.publish(now, res)
 	if b.SyncOwner != "" && len(res.Entries) > 0 {
-		s.applyNow(ctx, res.Entries, b.SyncOwner, b.SyncLeaseUntil)
+		// An entry that waits for a rate is applied once converted.
+		due := slices.DeleteFunc(slices.Clone(res.Entries), func(e Entry) bool { return e.Settlement.Pending() })
+		if len(due) > 0 {
+			s.applyNow(ctx, due, b.SyncOwner, b.SyncLeaseUntil)
+		}
 	}
 	return res, nil
 }

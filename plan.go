@@ -80,6 +80,11 @@ type BalanceChange struct {
 	// from zero, in the order they are recorded: the balance passes through
 	// each, so each must stay within int64 (see Bounds).
 	Low, High int64
+	// Settled is the sum of the new entries' conversions (Balance.Settled);
+	// its Currency is empty when none was converted. A Store refuses, with
+	// ErrConflict, a change into another settlement currency than the
+	// balance's.
+	Settled   Money
 	UpdatedAt time.Time
 }
 
@@ -100,10 +105,28 @@ func (c BalanceChange) Then(next BalanceChange) (BalanceChange, error) {
 	if !ok1 || !ok2 || !ok3 {
 		return c, fmt.Errorf("payments: balance of %s in %s would overflow: %w", c.Account, c.Currency, ErrInvalidInput)
 	}
+	settled, err := addSettled(c.Settled, next.Settled)
+	if err != nil {
+		return c, fmt.Errorf("payments: balance of %s in %s: %w", c.Account, c.Currency, err)
+	}
 	c.Amount, c.Entries = amount, c.Entries+next.Entries
 	c.Low, c.High = min(c.Low, low), max(c.High, high)
+	c.Settled = settled
 	c.UpdatedAt = next.UpdatedAt
 	return c, nil
+}
+
+// addSettled adds two settled sums, either of which may have no currency.
+func addSettled(a, b Money) (Money, error) {
+	switch {
+	case b.Currency == "":
+		return a, nil
+	case a.Currency == "":
+		return b, nil
+	case a.Currency != b.Currency:
+		return a, fmt.Errorf("settled in %s and in %s: %w", a.Currency, b.Currency, ErrInvalidInput)
+	}
+	return a.Add(b)
 }
 
 // Plan decides what the batch writes, reading the payments it needs
@@ -449,6 +472,9 @@ func (pl *planner) entry(ctx context.Context, e Entry) error {
 	if e.Account == "" {
 		return fmt.Errorf("payments: entry %s of %s payment %q: %w", e.GatewayRef, e.Gateway, e.GatewayPaymentID, ErrUnattributed)
 	}
+	if err := checkSettlement(&e); err != nil {
+		return err
+	}
 	e.RecordedAt, e.OccurredAt = pl.now, storedTime(e.OccurredAt)
 	if e.OccurredAt.IsZero() {
 		e.OccurredAt = pl.now
@@ -466,6 +492,33 @@ func (p *Plan) entryIndex(id string) int {
 		}
 	}
 	return -1
+}
+
+// checkSettlement refuses a conversion that cannot be the entry's: an
+// unknown currency, a malformed rate, or an amount of the other sign.
+func checkSettlement(e *Entry) error {
+	c := e.Settlement
+	if c == nil {
+		return nil
+	}
+	if _, ok := c.Money.Currency.Exponent(); !ok {
+		return fmt.Errorf("payments: entry %s: settlement currency %q: %w", e.ID, c.Money.Currency, ErrInvalidInput)
+	}
+	if c.Pending() {
+		cp := Conversion{Money: Money{Currency: c.Money.Currency}}
+		e.Settlement = &cp
+		return nil
+	}
+	if _, err := parseRate(c.Rate); err != nil {
+		return fmt.Errorf("payments: entry %s: %w", e.ID, err)
+	}
+	if c.Money.Amount != 0 && (c.Money.Amount > 0) != (e.Amount.Amount > 0) {
+		return fmt.Errorf("payments: entry %s: settled %s for %s: %w", e.ID, c.Money, e.Amount, ErrInvalidInput)
+	}
+	cp := *c
+	cp.At = storedTime(cp.At)
+	e.Settlement = &cp
+	return nil
 }
 
 // matches refuses money that does not match the payment it is linked to:
@@ -533,7 +586,12 @@ func (p *Plan) Settle(recorded map[string]Entry) error {
 			return err
 		}
 		t := SyncTask{Entry: e, State: SyncPending, NextAttempt: p.now}
-		if b := p.batch; b.SyncOwner != "" {
+		switch b := p.batch; {
+		case e.Settlement.Pending():
+			// Nothing is credited at a guessed rate: the task waits until
+			// Store.SettleEntry makes it due.
+			t.NextAttempt = awaitingRate
+		case b.SyncOwner != "":
 			t.LeaseOwner, t.LeaseUntil = b.SyncOwner, storedTime(b.SyncLeaseUntil)
 		}
 		p.Tasks = append(p.Tasks, t)
@@ -559,16 +617,24 @@ func (p *Plan) addToBalance(e Entry) error {
 		i = len(p.Balances)
 		p.Balances = append(p.Balances, BalanceChange{Account: e.Account, Currency: e.Amount.Currency})
 	}
-	c, err := p.Balances[i].Then(BalanceChange{
+	next := BalanceChange{
 		Amount: e.Amount.Amount, Entries: 1,
 		Low: min(0, e.Amount.Amount), High: max(0, e.Amount.Amount), UpdatedAt: p.now,
-	})
+	}
+	if c := e.Settlement; c != nil && !c.Pending() {
+		next.Settled = c.Money
+	}
+	c, err := p.Balances[i].Then(next)
 	if err != nil {
 		return fmt.Errorf("payments: entry %s: %w", e.ID, err)
 	}
 	p.Balances[i] = c
 	return nil
 }
+
+// awaitingRate is the NextAttempt of the sync task of an entry that waits
+// for a rate: later than any claim.
+var awaitingRate = time.Date(9999, time.January, 1, 0, 0, 0, 0, time.UTC)
 
 // sameMovement reports whether two entries under one key describe the same
 // money movement: anything else under that key contradicts the ledger.

@@ -30,6 +30,13 @@ type Store interface {
 	// then ID, and the cursor of the next page ("" after the last one).
 	// A cursor the Store did not issue is ErrInvalidInput.
 	Entries(ctx context.Context, f EntryFilter) (page []Entry, next string, err error)
+	// SettleEntry records the conversion of an entry that waited for a
+	// rate, in one transaction: the entry's Settlement becomes c, c.Money
+	// is added to its balance's Settled, and the entry's pending sync task
+	// becomes due at now. An entry whose conversion is already c is left as
+	// it is (nil); one that does not wait for a conversion into
+	// c.Money.Currency is ErrConflict; an unknown one ErrNotFound.
+	SettleEntry(ctx context.Context, entryID string, c Conversion, now time.Time) error
 	// Balance returns one account's balance in one currency; an account
 	// with no entries in it has a zero Balance, not an error.
 	Balance(ctx context.Context, account string, currency Currency) (Balance, error)

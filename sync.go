@@ -100,8 +100,8 @@ func (o SyncOptions) backoff(attempts int) time.Duration {
 // Run drives the background loops until ctx is canceled, and then returns
 // nil: it retries entries the BalanceService has not yet applied, each as
 // soon as its backoff has passed (and every SyncOptions.Interval for those
-// other Services left), and prunes the journal on the JournalRetention's
-// schedule. Several Services may Run against one shared Store.
+// other Services left), prunes the journal on the JournalRetention's
+// schedule, and converts entries that wait for a rate (Settlement.Retry). Several Services may Run against one shared Store.
 func (s *Service) Run(ctx context.Context) error {
 	syncEvery := s.sync.Interval
 	if s.balance == nil {
@@ -115,6 +115,12 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	pruneTick := time.NewTicker(pruneEvery)
 	defer pruneTick.Stop()
+	settleEvery := time.Duration(math.MaxInt64)
+	if s.settlement != nil {
+		settleEvery = s.settlement.Retry
+	}
+	settleTick := time.NewTicker(settleEvery)
+	defer settleTick.Stop()
 	s.prune(ctx)
 	for {
 		if s.balance != nil {
@@ -129,6 +135,10 @@ func (s *Service) Run(ctx context.Context) error {
 		case <-s.retry:
 		case <-pruneTick.C:
 			s.prune(ctx)
+		case <-settleTick.C:
+			if _, err := s.SettlePending(ctx); err != nil && ctx.Err() == nil {
+				s.log.ErrorContext(ctx, "payments: converting entries that wait for a rate failed", "error", err)
+			}
 		}
 	}
 }

@@ -162,16 +162,27 @@ func (s *Store) Commit(ctx context.Context, b *payments.Batch) (*payments.BatchR
 		}
 	}
 	for _, e := range plan.Result.Entries {
-		s.entries[e.ID] = &e
+		stored := cloneEntry(&e)
+		s.entries[e.ID] = &stored
+	}
+	for _, c := range plan.Balances {
+		if cur := s.balanceOf(c.Account, c.Currency).Settled.Currency; c.Settled.Currency != "" && cur != "" && cur != c.Settled.Currency {
+			return nil, fmt.Errorf("memory: balance of %s in %s is settled in %s, not %s: %w", c.Account, c.Currency, cur, c.Settled.Currency, payments.ErrConflict)
+		}
 	}
 	for _, c := range plan.Balances {
 		bal := s.balanceOf(c.Account, c.Currency)
+		if c.Settled.Currency != "" {
+			bal.Settled.Currency = c.Settled.Currency
+			bal.Settled.Amount += c.Settled.Amount
+		}
 		bal.Money.Amount += c.Amount
 		bal.Entries += c.Entries
 		bal.UpdatedAt = c.UpdatedAt
 		s.balances[balanceKey{c.Account, c.Currency}] = &bal
 	}
 	for _, t := range plan.Tasks {
+		t.Entry = cloneEntry(&t.Entry)
 		s.sync[t.Entry.ID] = &t
 		s.syncOrder = append(s.syncOrder, t.Entry.ID)
 	}
@@ -228,7 +239,10 @@ func (s *Store) Entries(ctx context.Context, f payments.EntryFilter) ([]payments
 		if after != nil && compareKey(e.RecordedAt, e.ID, *after) <= 0 {
 			continue
 		}
-		out = append(out, *e)
+		if f.Unsettled && !e.Settlement.Pending() {
+			continue
+		}
+		out = append(out, cloneEntry(e))
 	}
 	slices.SortFunc(out, func(a, b payments.Entry) int {
 		return cmp.Or(a.RecordedAt.Compare(b.RecordedAt), cmp.Compare(a.ID, b.ID))
@@ -262,6 +276,41 @@ func page[T any](rows []T, limit int, next func(T) string) ([]T, string, error) 
 	}
 	rows = rows[:limit]
 	return rows, next(rows[limit-1]), nil
+}
+
+// SettleEntry implements payments.Store.
+func (s *Store) SettleEntry(ctx context.Context, entryID string, c payments.Conversion, now time.Time) error {
+	if err := s.lock(); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	e, ok := s.entries[entryID]
+	if !ok {
+		return fmt.Errorf("memory: entry %s: %w", entryID, payments.ErrNotFound)
+	}
+	if e.Settlement != nil && *e.Settlement == c {
+		return nil
+	}
+	if !e.Settlement.Pending() || e.Settlement.Money.Currency != c.Money.Currency || c.Pending() {
+		return fmt.Errorf("memory: entry %s waits for no conversion into %s: %w", entryID, c.Money.Currency, payments.ErrConflict)
+	}
+	bal := s.balanceOf(e.Account, e.Amount.Currency)
+	if bal.Settled.Currency != "" && bal.Settled.Currency != c.Money.Currency {
+		return fmt.Errorf("memory: balance of %s in %s is settled in %s: %w", e.Account, e.Amount.Currency, bal.Settled.Currency, payments.ErrConflict)
+	}
+	bal.Settled.Currency = c.Money.Currency
+	bal.Settled.Amount += c.Money.Amount
+	bal.UpdatedAt = now
+	s.balances[balanceKey{e.Account, e.Amount.Currency}] = &bal
+	cp := c
+	e.Settlement = &cp
+	if t, ok := s.sync[entryID]; ok {
+		t.Entry.Settlement = &cp
+		if t.State == payments.SyncPending {
+			t.NextAttempt = now
+		}
+	}
+	return nil
 }
 
 // Balance implements payments.Store.
@@ -483,6 +532,17 @@ func (s *Store) Close() error {
 	defer s.mu.Unlock()
 	s.closed = true
 	return nil
+}
+
+// cloneEntry copies an entry with its conversion, which callers may not
+// share with the store.
+func cloneEntry(e *payments.Entry) payments.Entry {
+	c := *e
+	if e.Settlement != nil {
+		cp := *e.Settlement
+		c.Settlement = &cp
+	}
+	return c
 }
 
 func clonePayment(p *payments.Payment) *payments.Payment {

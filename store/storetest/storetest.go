@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore func(t *testing.T) payments.Store) {
 		{"Attribution", attributionTests()},
 		{"Pages", pageTests()},
 		{"Review", reviewTests()},
+		{"Settlement", settlementTests()},
 		{"Sync", syncTests()},
 		{"Concurrency", concurrencyTests()},
 	}

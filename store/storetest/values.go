@@ -96,6 +96,7 @@ func normPayment(p payments.Payment) payments.Payment {
 }
 
 func normEntry(e payments.Entry) payments.Entry {
+	e.Settlement = normConversion(e.Settlement)
 	e.OccurredAt = normTime(e.OccurredAt)
 	e.RecordedAt = normTime(e.RecordedAt)
 	return e
