@@ -20,6 +20,10 @@ const (
 	// the host must answer (Changes.Notice); Event.Notification is its
 	// journal row.
 	EventNotice EventType = "gateway.notice"
+	// EventEndpointDisabled: a postback endpoint was disabled because its
+	// deliveries kept failing; Event.EndpointID names it. Its deliveries
+	// wait for the host to fix and re-enable it.
+	EventEndpointDisabled EventType = "postback.endpoint_disabled"
 )
 
 // Event is published to subscribers after what it reports has committed.
@@ -35,6 +39,8 @@ type Event struct {
 	Entry *Entry
 	// Notification is set for EventNotice.
 	Notification *Notification
+	// EndpointID is set for EventEndpointDisabled.
+	EndpointID string
 }
 
 // Subscribe returns a channel of events that is closed when ctx ends; cancel

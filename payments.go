@@ -39,6 +39,8 @@ type Service struct {
 	retry chan struct{}
 	// settlement, when set, converts entries (see Settlement).
 	settlement *Settlement
+	// postbacks, when set, queues and delivers postbacks.
+	postbacks *postbacker
 }
 
 // Option configures a Service.
@@ -228,6 +230,7 @@ func (s *Service) commit(ctx context.Context, gateway string, c *Changes, n *Not
 		Account:      account,
 		Reference:    reference,
 		Now:          now,
+		Postbacks:    s.postbacks != nil,
 	}
 	if s.balance != nil && !s.sync.DisableImmediate {
 		b.SyncOwner = s.leaseOwner()

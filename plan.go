@@ -59,6 +59,10 @@ type Plan struct {
 	// Resolves is the id of the journal row that Journal resolves: a
 	// replay that recorded what the row carried, or found it recorded.
 	Resolves string
+	// Messages are the postbacks of what the batch changed, when the
+	// batch has Postbacks: a PostbackStore queues each for every endpoint
+	// that wants its type.
+	Messages []Message
 
 	// Result is what the batch changed, as Commit returns it. Entries and
 	// Duplicates are filled by Settle.
@@ -595,6 +599,13 @@ func (p *Plan) Settle(recorded map[string]Entry) error {
 			t.LeaseOwner, t.LeaseUntil = b.SyncOwner, storedTime(b.SyncLeaseUntil)
 		}
 		p.Tasks = append(p.Tasks, t)
+	}
+	if p.batch.Postbacks {
+		msgs, err := messages(res, p.now)
+		if err != nil {
+			return err
+		}
+		p.Messages = msgs
 	}
 	if n := p.batch.Notification; n != nil {
 		j := *n

@@ -103,6 +103,9 @@ type Batch struct {
 	// SyncLeaseUntil, so that the caller may apply them at once.
 	SyncOwner      string
 	SyncLeaseUntil time.Time
+	// Postbacks has the plan make the batch's postback Messages, which a
+	// PostbackStore queues for every endpoint that wants them.
+	Postbacks bool
 }
 
 // BatchResult says what a committed Batch changed.

@@ -101,7 +101,8 @@ func (o SyncOptions) backoff(attempts int) time.Duration {
 // nil: it retries entries the BalanceService has not yet applied, each as
 // soon as its backoff has passed (and every SyncOptions.Interval for those
 // other Services left), prunes the journal on the JournalRetention's
-// schedule, and converts entries that wait for a rate (Settlement.Retry). Several Services may Run against one shared Store.
+// schedule, converts entries that wait for a rate (Settlement.Retry), and
+// delivers postbacks (PostbackOptions.Interval). Several Services may Run against one shared Store.
 func (s *Service) Run(ctx context.Context) error {
 	syncEvery := s.sync.Interval
 	if s.balance == nil {
@@ -121,6 +122,12 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	settleTick := time.NewTicker(settleEvery)
 	defer settleTick.Stop()
+	postbackEvery := time.Duration(math.MaxInt64)
+	if s.postbacks != nil {
+		postbackEvery = s.postbacks.opts.Interval
+	}
+	postbackTick := time.NewTicker(postbackEvery)
+	defer postbackTick.Stop()
 	s.prune(ctx)
 	for {
 		if s.balance != nil {
@@ -135,6 +142,10 @@ func (s *Service) Run(ctx context.Context) error {
 		case <-s.retry:
 		case <-pruneTick.C:
 			s.prune(ctx)
+		case <-postbackTick.C:
+			if _, err := s.DeliverPostbacks(ctx); err != nil && ctx.Err() == nil {
+				s.log.ErrorContext(ctx, "payments: postback pass failed", "error", err)
+			}
 		case <-settleTick.C:
 			if _, err := s.SettlePending(ctx); err != nil && ctx.Err() == nil {
 				s.log.ErrorContext(ctx, "payments: converting entries that wait for a rate failed", "error", err)

@@ -29,6 +29,7 @@ type Store struct {
 	notifByID     map[string]*payments.Notification
 	sync          map[string]*payments.SyncTask // by entry id
 	syncOrder     []string
+	pb            postbacks
 	closed        bool
 }
 
@@ -185,6 +186,9 @@ func (s *Store) Commit(ctx context.Context, b *payments.Batch) (*payments.BatchR
 		t.Entry = cloneEntry(&t.Entry)
 		s.sync[t.Entry.ID] = &t
 		s.syncOrder = append(s.syncOrder, t.Entry.ID)
+	}
+	if len(plan.Messages) > 0 {
+		s.queuePostbacks(plan.Messages, b.Now)
 	}
 	if plan.Journal != nil {
 		s.appendNotification(plan.Journal)

@@ -43,6 +43,7 @@ func Run(t *testing.T, newStore func(t *testing.T) payments.Store) {
 		{"Pages", pageTests()},
 		{"Review", reviewTests()},
 		{"Settlement", settlementTests()},
+		{"Postbacks", postbackTests()},
 		{"Sync", syncTests()},
 		{"Concurrency", concurrencyTests()},
 	}

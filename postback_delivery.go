@@ -1,0 +1,343 @@
+package payments
+
+import (
+	"bytes"
+	"context"
+	cryptorand "crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// PostbackOptions configure postbacks (WithPostbacks).
+type PostbackOptions struct {
+	// Schedule is the delay before each retry of a delivery that failed:
+	// the specification's 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h by
+	// default, each with up to a tenth of jitter; after the last the
+	// delivery fails for good (and stays listed, to be redelivered).
+	Schedule []time.Duration
+	// Timeout bounds one attempt; default 15 s.
+	Timeout time.Duration
+	// DisableAfter disables an endpoint whose deliveries have been failing
+	// for that long (its oldest failing delivery's age); default 5 days.
+	// Its pending deliveries wait, they are not dropped: re-enabling it
+	// resumes them.
+	DisableAfter time.Duration
+	// Allow lets postbacks reach addresses the SSRF guard refuses —
+	// loopback, private, link-local, multicast, unspecified — and plain
+	// http, for tests and intranets.
+	Allow []netip.Prefix
+	// Interval is how often Run looks for due deliveries; default 1 s.
+	Interval time.Duration
+	// BatchSize is how many deliveries a pass claims; default 100.
+	BatchSize int
+	// Lease reserves a claimed delivery; default a minute, and at least
+	// twice Timeout.
+	Lease time.Duration
+}
+
+// DefaultPostbackSchedule is the Standard Webhooks retry schedule.
+var defaultPostbackSchedule = []time.Duration{
+	5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour,
+}
+
+// WithPostbacks turns postbacks on: endpoints added with AddEndpoint get a
+// signed message for every payment status change and recorded entry, and
+// Run delivers them. The Store must be a PostbackStore.
+func WithPostbacks(o PostbackOptions) Option {
+	return func(s *Service) error {
+		ps, ok := s.store.(PostbackStore)
+		if !ok {
+			return fmt.Errorf("payments: postbacks need a Store that keeps them (PostbackStore): %w", ErrNotSupported)
+		}
+		if len(o.Schedule) == 0 {
+			o.Schedule = defaultPostbackSchedule
+		}
+		if o.Timeout <= 0 {
+			o.Timeout = 15 * time.Second
+		}
+		if o.DisableAfter <= 0 {
+			o.DisableAfter = 5 * 24 * time.Hour
+		}
+		if o.Interval <= 0 {
+			o.Interval = time.Second
+		}
+		if o.BatchSize <= 0 {
+			o.BatchSize = 100
+		}
+		o.Lease = max(o.Lease, time.Minute, 2*o.Timeout)
+		s.postbacks = &postbacker{opts: o, store: ps, client: guardedClient(o.Allow, o.Timeout)}
+		return nil
+	}
+}
+
+type postbacker struct {
+	opts   PostbackOptions
+	store  PostbackStore
+	client *http.Client
+}
+
+// AddEndpoint registers a receiver of postbacks and returns it with its ID
+// and, when e names none, a fresh secret. The URL must be https and name a
+// public host, unless PostbackOptions.Allow lets it through.
+func (s *Service) AddEndpoint(ctx context.Context, e Endpoint) (*Endpoint, error) {
+	pb, err := s.postbacker()
+	if err != nil {
+		return nil, err
+	}
+	if err := pb.checkURL(e.URL); err != nil {
+		return nil, err
+	}
+	if len(e.Secrets) == 0 {
+		key := make([]byte, 32)
+		if _, err := cryptorand.Read(key); err != nil {
+			return nil, fmt.Errorf("payments: endpoint secret: %w", err)
+		}
+		e.Secrets = []string{"whsec_" + base64.StdEncoding.EncodeToString(key)}
+	}
+	if _, err := signPostback(e.Secrets, "check", time.Unix(0, 0), nil); err != nil {
+		return nil, err
+	}
+	e.ID, e.CreatedAt, e.DisabledAt, e.DisabledReason = newID("ep"), storedTime(s.now()), time.Time{}, ""
+	if err := pb.store.SaveEndpoint(ctx, &e); err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+// Endpoints lists the registered endpoints.
+func (s *Service) Endpoints(ctx context.Context) ([]Endpoint, error) {
+	pb, err := s.postbacker()
+	if err != nil {
+		return nil, err
+	}
+	return pb.store.Endpoints(ctx)
+}
+
+// SetEndpointDisabled disables an endpoint, saying why, or enables it again
+// (reason ignored): a re-enabled endpoint resumes its pending deliveries.
+func (s *Service) SetEndpointDisabled(ctx context.Context, id string, disabled bool, reason string) error {
+	pb, err := s.postbacker()
+	if err != nil {
+		return err
+	}
+	e, err := pb.store.Endpoint(ctx, id)
+	if err != nil {
+		return err
+	}
+	e.DisabledAt, e.DisabledReason = time.Time{}, ""
+	if disabled {
+		e.DisabledAt, e.DisabledReason = storedTime(s.now()), reason
+	}
+	return pb.store.SaveEndpoint(ctx, e)
+}
+
+// Deliveries lists one page of postback deliveries and the next page's
+// cursor.
+func (s *Service) Deliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, string, error) {
+	pb, err := s.postbacker()
+	if err != nil {
+		return nil, "", err
+	}
+	return pb.store.Deliveries(ctx, f)
+}
+
+// Attempts lists the attempts at one delivery.
+func (s *Service) Attempts(ctx context.Context, messageID, endpointID string) ([]Attempt, error) {
+	pb, err := s.postbacker()
+	if err != nil {
+		return nil, err
+	}
+	return pb.store.Attempts(ctx, messageID, endpointID)
+}
+
+// Redeliver makes one delivery due now, whatever became of it.
+func (s *Service) Redeliver(ctx context.Context, messageID, endpointID string) error {
+	pb, err := s.postbacker()
+	if err != nil {
+		return err
+	}
+	return pb.store.Redeliver(ctx, messageID, endpointID, s.now())
+}
+
+func (s *Service) postbacker() (*postbacker, error) {
+	if s.postbacks == nil {
+		return nil, fmt.Errorf("payments: postbacks are off (WithPostbacks): %w", ErrNotSupported)
+	}
+	return s.postbacks, nil
+}
+
+// DeliverPostbacks runs one pass: it claims due deliveries, posts them, and
+// disables endpoints that have been failing for DisableAfter. It reports
+// how many were delivered. Run calls it every PostbackOptions.Interval.
+func (s *Service) DeliverPostbacks(ctx context.Context) (int, error) {
+	pb, err := s.postbacker()
+	if err != nil {
+		return 0, err
+	}
+	claim := DeliveryClaim{Owner: s.leaseOwner(), Now: s.now(), Lease: pb.opts.Lease, Limit: pb.opts.BatchSize}
+	due, err := pb.store.ClaimDeliveries(ctx, claim)
+	if err != nil {
+		return 0, err
+	}
+	endpoints := map[string]*Endpoint{}
+	delivered := 0
+	for _, d := range due {
+		ep, ok := endpoints[d.EndpointID]
+		if !ok {
+			if ep, err = pb.store.Endpoint(ctx, d.EndpointID); err != nil {
+				return delivered, err
+			}
+			endpoints[d.EndpointID] = ep
+		}
+		if s.deliver(ctx, pb, claim.Owner, d, ep) {
+			delivered++
+		}
+	}
+	return delivered, s.disableFailing(ctx, pb)
+}
+
+// deliver makes one attempt and settles it, reporting whether it was
+// delivered.
+func (s *Service) deliver(ctx context.Context, pb *postbacker, owner string, d Delivery, ep *Endpoint) bool {
+	start := s.now()
+	a := Attempt{MessageID: d.Message.ID, EndpointID: ep.ID, At: storedTime(start)}
+	a.Status, a.Response, a.Error = pb.post(ctx, ep, d.Message, start)
+	a.Latency = time.Since(start)
+	st := DeliverySettlement{MessageID: d.Message.ID, EndpointID: ep.ID, Owner: owner, State: DeliveryDelivered,
+		Attempts: d.Attempts + 1, Attempt: a}
+	ok := a.Status >= 200 && a.Status < 300
+	if !ok {
+		if st.Attempts > len(pb.opts.Schedule) {
+			st.State = DeliveryFailed
+		} else {
+			delay := pb.opts.Schedule[st.Attempts-1]
+			st.State, st.NextAttempt = DeliveryPending, s.now().Add(delay+rand.N(delay/10+1))
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := pb.store.SettleDelivery(sctx, st); err != nil {
+		s.log.WarnContext(ctx, "payments: settle postback delivery", "message", d.Message.ID, "endpoint", ep.ID, "error", err)
+	}
+	return ok
+}
+
+// post sends one message, signed at ts, and returns the answer's status
+// and the start of its body, or why there was none.
+func (pb *postbacker) post(ctx context.Context, ep *Endpoint, m Message, ts time.Time) (status int, response, failure string) {
+	sig, err := signPostback(ep.Secrets, m.ID, ts, m.Body)
+	if err != nil {
+		return 0, "", err.Error()
+	}
+	ctx, cancel := context.WithTimeout(ctx, pb.opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(m.Body))
+	if err != nil {
+		return 0, "", err.Error()
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "payrail-payments-postbacks")
+	req.Header.Set("webhook-id", m.ID)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts.Unix(), 10))
+	req.Header.Set("webhook-signature", sig)
+	resp, err := pb.client.Do(req)
+	if err != nil {
+		return 0, "", err.Error()
+	}
+	defer resp.Body.Close()
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // let the connection be reused
+	return resp.StatusCode, string(head), ""
+}
+
+// disableFailing disables the endpoints that have been failing for
+// DisableAfter, logging each: their deliveries wait for the host.
+func (s *Service) disableFailing(ctx context.Context, pb *postbacker) error {
+	since, err := pb.store.FailingSince(ctx)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	for id, t := range since {
+		if now.Sub(t) < pb.opts.DisableAfter {
+			continue
+		}
+		reason := fmt.Sprintf("deliveries failing since %s", t.UTC().Format(time.RFC3339))
+		if err := s.SetEndpointDisabled(ctx, id, true, reason); err != nil {
+			return err
+		}
+		s.log.ErrorContext(ctx, "payments: postback endpoint disabled", "endpoint", id, "reason", reason)
+		if dropped := s.events.publish([]Event{{Type: EventEndpointDisabled, At: now, EndpointID: id}}); dropped > 0 {
+			s.log.Warn("payments: slow subscribers missed events", "dropped", dropped)
+		}
+	}
+	return nil
+}
+
+// checkURL refuses an endpoint URL that is not https, or whose host is a
+// literal address the guard refuses; hosts are checked again at each
+// connection, after DNS.
+func (pb *postbacker) checkURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil {
+		return fmt.Errorf("payments: endpoint URL %q: want https://host/path: %w", raw, ErrInvalidInput)
+	}
+	allowed := len(pb.opts.Allow) > 0
+	if u.Scheme != "https" && !(u.Scheme == "http" && allowed) {
+		return fmt.Errorf("payments: endpoint URL %q: https only: %w", raw, ErrInvalidInput)
+	}
+	if a, err := netip.ParseAddr(u.Hostname()); err == nil && !permitted(a.Unmap(), pb.opts.Allow) {
+		return fmt.Errorf("payments: endpoint URL %q names an address postbacks may not reach: %w", raw, ErrInvalidInput)
+	}
+	return nil
+}
+
+// errForbiddenAddress is the SSRF guard's refusal.
+var errForbiddenAddress = errors.New("payments: postbacks may not reach this address")
+
+// guardedClient is the HTTP client postbacks go through: it connects only
+// to the address it checked — the dialer's Control sees the resolved
+// address it is about to connect to — and follows no redirect.
+func guardedClient(allow []netip.Prefix, timeout time.Duration) *http.Client {
+	dialer := &net.Dialer{Timeout: timeout, Control: func(network, address string, _ syscall.RawConn) error {
+		ap, err := netip.ParseAddrPort(address)
+		if err != nil || !permitted(ap.Addr().Unmap(), allow) {
+			return fmt.Errorf("%w: %s", errForbiddenAddress, address)
+		}
+		return nil
+	}}
+	transport := &http.Transport{
+		DialContext:         dialer.DialContext,
+		Proxy:               nil, // a proxy would connect where the guard did not look
+		TLSHandshakeTimeout: timeout,
+		MaxIdleConnsPerHost: 16,
+	}
+	return &http.Client{Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+}
+
+// permitted reports whether postbacks may reach a: a public unicast
+// address, or one the host allows.
+func permitted(a netip.Addr, allow []netip.Prefix) bool {
+	for _, p := range allow {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return a.IsGlobalUnicast() && !a.IsPrivate() && !a.IsLoopback() && !a.IsLinkLocalUnicast() &&
+		!a.IsMulticast() && !a.IsUnspecified() && !cgnat.Contains(a)
+}
+
+// cgnat is the shared address space (RFC 6598), private in practice.
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")

@@ -1,0 +1,255 @@
+package payments_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/payrail/payments"
+	"github.com/payrail/payments/gateway/gatewaytest"
+	"github.com/payrail/payments/store/memory"
+)
+
+// receiver is a merchant's postback endpoint: it verifies each message with
+// the Standard Webhooks project's own library and records it, or answers
+// what the test tells it to.
+type receiver struct {
+	t      *testing.T
+	mu     sync.Mutex
+	secret string
+	fail   int // answer 503 to this many first
+	// anyTime skips the library's timestamp tolerance, for tests whose
+	// Service runs on an advanced clock.
+	anyTime bool
+	got     []map[string]any
+	ids     []string
+	*httptest.Server
+}
+
+func newReceiver(t *testing.T) *receiver {
+	r := &receiver{t: t}
+	r.Server = httptest.NewServer(http.HandlerFunc(r.serve))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	wh, err := standardwebhooks.NewWebhook(r.secret)
+	verify := wh.Verify
+	if r.anyTime {
+		verify = wh.VerifyIgnoringTimestamp
+	}
+	if !assert.NoError(r.t, err) || !assert.NoError(r.t, verify(body, req.Header), "the standard library verifies our signature") {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	if r.fail > 0 {
+		r.fail--
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	var msg map[string]any
+	require.NoError(r.t, json.Unmarshal(body, &msg))
+	r.got = append(r.got, msg)
+	r.ids = append(r.ids, req.Header.Get("webhook-id"))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (r *receiver) received() ([]map[string]any, []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]map[string]any(nil), r.got...), append([]string(nil), r.ids...)
+}
+
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
+func TestPostbacksAreSignedQueuedAndDeliveredOnce(t *testing.T) {
+	ctx := t.Context()
+	clk := &clock{now: time.Now()}
+	svc, fake, _ := newService(t, payments.WithClock(clk.Now), payments.WithPostbacks(payments.PostbackOptions{Allow: loopback}))
+	rcv := newReceiver(t)
+	ep, err := svc.AddEndpoint(ctx, payments.Endpoint{URL: rcv.URL, Events: []payments.EventType{payments.EventStatusChanged, payments.EventEntryRecorded}})
+	require.NoError(t, err)
+	rcv.secret = ep.Secrets[0]
+	rcv.fail = 1
+
+	_, err = svc.HandleWebhook(ctx, "fake", fake.Request(gatewaytest.Event{ID: "e1", Type: "payment.pending", PaymentID: "p1", Account: "amy"}, clk.Now()))
+	require.NoError(t, err)
+	_, err = svc.HandleWebhook(ctx, "fake", fake.Request(charge("e2", "p1", "", "5.00"), clk.Now()))
+	require.NoError(t, err)
+
+	n, err := svc.DeliverPostbacks(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "the first delivery met a 503 and waits for its retry; the entry's went through")
+	attempts, err := svc.Attempts(ctx, firstMessage(t, svc, ep.ID), ep.ID)
+	require.NoError(t, err)
+	require.Len(t, attempts, 1)
+	assert.Equal(t, http.StatusServiceUnavailable, attempts[0].Status)
+
+	clk.Advance(6 * time.Second) // past the first retry (5 s, with up to a tenth of jitter)
+	n, err = svc.DeliverPostbacks(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	n, err = svc.DeliverPostbacks(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n, "delivered once")
+
+	got, ids := rcv.received()
+	require.Len(t, got, 2, "payment.created is not among the endpoint's events")
+	types := []any{got[0]["type"], got[1]["type"]}
+	assert.ElementsMatch(t, []any{"payment.status_changed", "entry.recorded"}, types)
+	assert.NotEqual(t, ids[0], ids[1])
+	for _, m := range got {
+		data := m["data"].(map[string]any)
+		if m["type"] == "entry.recorded" {
+			assert.Equal(t, "5.00", data["amount"], "amounts as decimal strings")
+		}
+	}
+}
+
+func firstMessage(t *testing.T, svc *payments.Service, endpointID string) string {
+	t.Helper()
+	list, _, err := svc.Deliveries(t.Context(), payments.DeliveryFilter{EndpointID: endpointID})
+	require.NoError(t, err)
+	require.NotEmpty(t, list)
+	return list[0].Message.ID
+}
+
+func TestPostbackSSRFGuard(t *testing.T) {
+	ctx := t.Context()
+	svc, fake, _ := newService(t, payments.WithPostbacks(payments.PostbackOptions{}))
+	for _, u := range []string{"http://example.com/hook", "https://127.0.0.1/hook", "https://10.0.0.8/hook", "https://[::1]/hook",
+		"https://169.254.169.254/latest", "https://0.0.0.0/", "ftp://example.com/", "https://user:pw@example.com/"} {
+		_, err := svc.AddEndpoint(ctx, payments.Endpoint{URL: u})
+		assert.ErrorIs(t, err, payments.ErrInvalidInput, u)
+	}
+	// A name that resolves to loopback passes registration, and is refused
+	// at the connection, after DNS.
+	rcv := newReceiver(t)
+	_, port, _ := splitHostPort(rcv.URL)
+	ep, err := svc.AddEndpoint(ctx, payments.Endpoint{URL: "https://localhost:" + port + "/hook"})
+	require.NoError(t, err)
+	_, err = svc.HandleWebhook(ctx, "fake", fake.Request(charge("e1", "p1", "amy", "5.00"), time.Now()))
+	require.NoError(t, err)
+	n, err := svc.DeliverPostbacks(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	list, _, err := svc.Deliveries(ctx, payments.DeliveryFilter{EndpointID: ep.ID})
+	require.NoError(t, err)
+	require.NotEmpty(t, list)
+	attempts, err := svc.Attempts(ctx, list[0].Message.ID, ep.ID)
+	require.NoError(t, err)
+	require.Len(t, attempts, 1)
+	assert.Contains(t, attempts[0].Error, "may not reach")
+	got, _ := rcv.received()
+	assert.Empty(t, got)
+}
+
+func splitHostPort(u string) (string, string, error) {
+	req, err := http.NewRequest("GET", u, nil)
+	if err != nil {
+		return "", "", err
+	}
+	return req.URL.Hostname(), req.URL.Port(), nil
+}
+
+func TestFailingEndpointIsDisabledNotDropped(t *testing.T) {
+	ctx := t.Context()
+	clk := &clock{now: time.Now()}
+	svc, fake, _ := newService(t, payments.WithClock(clk.Now), payments.WithPostbacks(payments.PostbackOptions{
+		Allow: loopback, Schedule: []time.Duration{time.Minute, time.Minute}, DisableAfter: time.Hour}))
+	events := svc.Subscribe(ctx, 8)
+	rcv := newReceiver(t)
+	ep, err := svc.AddEndpoint(ctx, payments.Endpoint{URL: rcv.URL, Events: []payments.EventType{payments.EventEntryRecorded}})
+	require.NoError(t, err)
+	rcv.secret, rcv.fail, rcv.anyTime = ep.Secrets[0], 1000, true
+	_, err = svc.HandleWebhook(ctx, "fake", fake.Request(charge("e1", "p1", "amy", "5.00"), clk.Now()))
+	require.NoError(t, err)
+	drain(events)
+
+	for range 3 {
+		_, err = svc.DeliverPostbacks(ctx)
+		require.NoError(t, err)
+		clk.Advance(2 * time.Minute)
+	}
+	list, _, err := svc.Deliveries(ctx, payments.DeliveryFilter{EndpointID: ep.ID})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	assert.Equal(t, payments.DeliveryFailed, list[0].State, "three attempts: the first and two retries")
+
+	// A second message keeps failing until the endpoint has failed for an hour.
+	_, err = svc.HandleWebhook(ctx, "fake", fake.Request(charge("e2", "p2", "amy", "6.00"), time.Now()))
+	require.NoError(t, err)
+	_, err = svc.DeliverPostbacks(ctx)
+	require.NoError(t, err)
+	clk.Advance(2 * time.Hour)
+	_, err = svc.DeliverPostbacks(ctx)
+	require.NoError(t, err)
+	eps, err := svc.Endpoints(ctx)
+	require.NoError(t, err)
+	assert.False(t, eps[0].DisabledAt.IsZero(), "disabled")
+	assert.Contains(t, eps[0].DisabledReason, "failing since")
+	reported := false
+	for !reported {
+		select {
+		case ev := <-events:
+			if ev.Type == payments.EventEndpointDisabled {
+				assert.Equal(t, ep.ID, ev.EndpointID)
+				reported = true
+			}
+		case <-time.After(time.Second):
+			t.Fatal("the disabling is reported")
+		}
+	}
+	list, _, err = svc.Deliveries(ctx, payments.DeliveryFilter{EndpointID: ep.ID, State: payments.DeliveryPending})
+	require.NoError(t, err)
+	assert.Len(t, list, 1, "its pending delivery waits, it is not dropped")
+
+	rcv.mu.Lock()
+	rcv.fail = 0
+	rcv.mu.Unlock()
+	require.NoError(t, svc.SetEndpointDisabled(ctx, ep.ID, false, ""))
+	clk.Advance(time.Hour)
+	n, err := svc.DeliverPostbacks(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "re-enabled, it resumes")
+	require.NoError(t, svc.Redeliver(ctx, list[0].Message.ID, ep.ID))
+	n, err = svc.DeliverPostbacks(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "redelivered on request")
+}
+
+func drain(ch <-chan payments.Event) {
+	for {
+		select {
+		case <-ch:
+		default:
+			return
+		}
+	}
+}
+
+func TestPostbacksNeedAStoreThatKeepsThem(t *testing.T) {
+	_, err := payments.New(failingStore{memory.New()}, payments.WithPostbacks(payments.PostbackOptions{}))
+	assert.NoError(t, err, "memory keeps them, through the embedded store")
+	_, err = payments.New(plainStore{}, payments.WithPostbacks(payments.PostbackOptions{}))
+	assert.ErrorIs(t, err, payments.ErrNotSupported)
+}
+
+// plainStore is a Store that keeps no postbacks.
+type plainStore struct{ payments.Store }
+
+var _ = context.Background
