@@ -24,6 +24,9 @@ const (
 	// deliveries kept failing; Event.EndpointID names it. Its deliveries
 	// wait for the host to fix and re-enable it.
 	EventEndpointDisabled EventType = "postback.endpoint_disabled"
+	// EventHoldExpiring: an authorized payment's capture deadline nears
+	// and the hold watcher's policy is HoldWarn; Event.Payment is it.
+	EventHoldExpiring EventType = "payment.hold_expiring"
 )
 
 // Event is published to subscribers after what it reports has committed.

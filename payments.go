@@ -41,6 +41,8 @@ type Service struct {
 	settlement *Settlement
 	// postbacks, when set, queues and delivers postbacks.
 	postbacks *postbacker
+	// holds, when set, watches capture deadlines (see HoldWatch).
+	holds *HoldWatch
 }
 
 // Option configures a Service.

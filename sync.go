@@ -101,8 +101,9 @@ func (o SyncOptions) backoff(attempts int) time.Duration {
 // nil: it retries entries the BalanceService has not yet applied, each as
 // soon as its backoff has passed (and every SyncOptions.Interval for those
 // other Services left), prunes the journal on the JournalRetention's
-// schedule, converts entries that wait for a rate (Settlement.Retry), and
-// delivers postbacks (PostbackOptions.Interval). Several Services may Run against one shared Store.
+// schedule, converts entries that wait for a rate (Settlement.Retry),
+// delivers postbacks (PostbackOptions.Interval) and acts on holds about to
+// expire (HoldWatch.Every). Several Services may Run against one shared Store.
 func (s *Service) Run(ctx context.Context) error {
 	syncEvery := s.sync.Interval
 	if s.balance == nil {
@@ -128,6 +129,12 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	postbackTick := time.NewTicker(postbackEvery)
 	defer postbackTick.Stop()
+	holdEvery := time.Duration(math.MaxInt64)
+	if s.holds != nil {
+		holdEvery = s.holds.Every
+	}
+	holdTick := time.NewTicker(holdEvery)
+	defer holdTick.Stop()
 	s.prune(ctx)
 	for {
 		if s.balance != nil {
@@ -145,6 +152,10 @@ func (s *Service) Run(ctx context.Context) error {
 		case <-postbackTick.C:
 			if _, err := s.DeliverPostbacks(ctx); err != nil && ctx.Err() == nil {
 				s.log.ErrorContext(ctx, "payments: postback pass failed", "error", err)
+			}
+		case <-holdTick.C:
+			if _, err := s.WatchHolds(ctx); err != nil && ctx.Err() == nil {
+				s.log.ErrorContext(ctx, "payments: hold watcher pass failed", "error", err)
 			}
 		case <-settleTick.C:
 			if _, err := s.SettlePending(ctx); err != nil && ctx.Err() == nil {

@@ -86,6 +86,8 @@ type Event struct {
 	Currency  string `json:"currency,omitempty"`
 	RefundID  string `json:"refund_id,omitempty"`
 	DisputeID string `json:"dispute_id,omitempty"`
+	// CaptureBefore, RFC 3339, is an authorization's capture deadline.
+	CaptureBefore string `json:"capture_before,omitempty"`
 }
 
 // Name implements payments.Gateway.
@@ -192,6 +194,13 @@ func (f *Fake) translate(ev Event) (*payments.Changes, error) {
 		return nil, fmt.Errorf("%s: %s without payment_id, refund_id or dispute_id: %w", f.name, ev.Type, payments.ErrInvalidInput)
 	}
 	update.Status = s
+	if ev.CaptureBefore != "" {
+		t, err := time.Parse(time.RFC3339, ev.CaptureBefore)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: capture_before: %v: %w", f.name, ev.ID, err, payments.ErrInvalidInput)
+		}
+		update.CaptureBefore = t
+	}
 	if ev.Amount != "" {
 		m, err := payments.ParseMoney(ev.Amount, ev.Currency)
 		if err != nil {

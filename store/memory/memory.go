@@ -30,6 +30,7 @@ type Store struct {
 	sync          map[string]*payments.SyncTask // by entry id
 	syncOrder     []string
 	pb            postbacks
+	holds         map[string]*holdState // by payment id
 	closed        bool
 }
 

@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) payments.Store) {
 		{"Review", reviewTests()},
 		{"Settlement", settlementTests()},
 		{"Postbacks", postbackTests()},
+		{"Holds", holdTests()},
 		{"Sync", syncTests()},
 		{"Concurrency", concurrencyTests()},
 	}
