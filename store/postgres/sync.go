@@ -16,6 +16,7 @@ import (
 // (t), which holds only the task's own state.
 const taskColumns = `e.id, e.gateway, e.kind, e.gateway_ref, e.gateway_payment_id, e.payment_id, e.account,
 	e.amount, e.currency, e.reference, e.occurred_at, e.recorded_at,
+	e.settled_amount, e.settled_currency, e.settled_rate, e.settled_source, e.settled_at,
 	t.state, t.attempts, t.next_attempt, t.last_error, t.lease_owner, t.lease_until`
 
 // ClaimSync implements payments.Store; tasks come most overdue first.
@@ -163,11 +164,14 @@ func scanTask(row pgx.Row, extra ...any) (payments.SyncTask, error) {
 		occurredAt, recordedAt time.Time
 		nextAttempt            time.Time
 		leaseUntil             *time.Time
+		settlement             storedConversion
 	)
 	e := &t.Entry
-	err := row.Scan(append([]any{&e.ID, &e.Gateway, &kind, &e.GatewayRef, &e.GatewayPaymentID, &e.PaymentID, &e.Account,
-		&e.Amount.Amount, &currency, &e.Reference, &occurredAt, &recordedAt,
-		&state, &t.Attempts, &nextAttempt, &t.LastError, &t.LeaseOwner, &leaseUntil}, extra...)...)
+	dest := append([]any{&e.ID, &e.Gateway, &kind, &e.GatewayRef, &e.GatewayPaymentID, &e.PaymentID, &e.Account,
+		&e.Amount.Amount, &currency, &e.Reference, &occurredAt, &recordedAt}, settlement.dest()...)
+	dest = append(dest, &state, &t.Attempts, &nextAttempt, &t.LastError, &t.LeaseOwner, &leaseUntil)
+	err := row.Scan(append(dest, extra...)...)
+	e.Settlement = settlement.conversion()
 	e.Kind, e.Amount.Currency = payments.EntryKind(kind), payments.Currency(currency)
 	e.OccurredAt, e.RecordedAt = occurredAt.UTC(), recordedAt.UTC()
 	t.State, t.NextAttempt, t.LeaseUntil = payments.SyncState(state), nextAttempt.UTC(), fromNull(leaseUntil)

@@ -20,6 +20,7 @@ const (
 	codeDeadlockDetected     = "40P01"
 	codeUniqueViolation      = "23505"
 	codeNumericOutOfRange    = "22003"
+	codeCheckViolation       = "23514"
 )
 
 // maxTxAttempts bounds how often a transaction that lost a serialization
@@ -87,7 +88,8 @@ func (s *Store) runTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return fail("commit", tx.Commit(ctx))
 }
 
-// fail wraps a database error for the caller: a unique violation becomes
+// fail wraps a database error for the caller: a unique violation, or a
+// balance refusing a second settlement currency, becomes
 // payments.ErrConflict and a bigint overflow (a balance beyond int64)
 // payments.ErrInvalidInput, so that callers can branch with errors.Is.
 func fail(op string, err error) error {
@@ -97,6 +99,10 @@ func fail(op string, err error) error {
 	switch pgCode(err) {
 	case codeUniqueViolation:
 		return fmt.Errorf("postgres: %s: %w: %v", op, payments.ErrConflict, err)
+	case codeCheckViolation:
+		if settledElsewhere(err) {
+			return fmt.Errorf("postgres: %s: a balance is settled in one currency: %w: %v", op, payments.ErrConflict, err)
+		}
 	case codeNumericOutOfRange:
 		return fmt.Errorf("postgres: %s: out of range: %w: %v", op, payments.ErrInvalidInput, err)
 	}

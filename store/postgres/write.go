@@ -30,18 +30,19 @@ func insertPayments(onConflict string) string {
 }
 
 const entryColumns = `id, gateway, kind, gateway_ref, gateway_payment_id, payment_id, account,
-	amount, currency, reference, occurred_at, recorded_at`
+	amount, currency, reference, occurred_at, recorded_at, ` + conversionColumns
 
 // insertEntries inserts entries; onConflict is empty, or DO NOTHING
 // RETURNING the ids inserted.
 func insertEntries(onConflict string) string {
 	return `INSERT INTO {entries} (` + entryColumns + `)
 	SELECT id, gateway, kind, gateway_ref, gateway_payment_id, payment_id, account, amount, currency, reference,
-		occurred_at, recorded_at
+		occurred_at, recorded_at, ` + conversionColumns + `
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
-		$9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[])
+		$9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[],
+		$13::bigint[], $14::text[], $15::text[], $16::text[], $17::timestamptz[])
 		WITH ORDINALITY AS r (id, gateway, kind, gateway_ref, gateway_payment_id, payment_id, account, amount,
-			currency, reference, occurred_at, recorded_at, n)
+			currency, reference, occurred_at, recorded_at, ` + conversionColumns + `, n)
 	ORDER BY n ` + onConflict
 }
 
@@ -54,15 +55,27 @@ const readEntries = `SELECT e.* FROM unnest($1::text[]) AS k (id)
 // is the condition under which a stored balance may take its change, over
 // the change's row r. Its columns low and high are the change's Low and
 // High, or its Bounds, as the condition needs.
+//
+// A change's settled sum (settled_currency NULL when it has none) is added
+// to the balance's. A change settled in another currency than the balance
+// sets settled_currency to the empty string, which the
+// balances_one_settlement_currency constraint refuses (see migration
+// 0005): the statement fails, with it a group commit's transaction, and
+// fail makes it payments.ErrConflict. A settled sum beyond int64 fails the
+// statement as numeric_value_out_of_range.
 func addToBalances(where string) string {
 	return `WITH r AS (
-		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::timestamptz[], $6::bigint[], $7::bigint[])
-			WITH ORDINALITY AS r (account, currency, amount, entries, updated_at, low, high, n)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::timestamptz[], $6::bigint[], $7::bigint[],
+			$8::bigint[], $9::text[])
+			WITH ORDINALITY AS r (account, currency, amount, entries, updated_at, low, high, settled_amount, settled_currency, n)
 	)
-	INSERT INTO {balances} AS b (account, currency, amount, entries, updated_at)
-	SELECT account, currency, amount, entries, updated_at FROM r ORDER BY n
+	INSERT INTO {balances} AS b (account, currency, amount, entries, updated_at, settled_amount, settled_currency)
+	SELECT account, currency, amount, entries, updated_at, settled_amount, settled_currency FROM r ORDER BY n
 	ON CONFLICT (account, currency) DO UPDATE
-	SET amount = b.amount + excluded.amount, entries = b.entries + excluded.entries, updated_at = excluded.updated_at
+	SET amount = b.amount + excluded.amount, entries = b.entries + excluded.entries, updated_at = excluded.updated_at,
+		settled_amount = b.settled_amount + excluded.settled_amount,
+		settled_currency = CASE WHEN b.settled_currency <> excluded.settled_currency THEN ''
+			ELSE coalesce(b.settled_currency, excluded.settled_currency) END
 	WHERE (SELECT ` + where + ` FROM r WHERE r.account = excluded.account AND r.currency = excluded.currency)`
 }
 
@@ -104,6 +117,8 @@ func balanceArgs(changes []payments.BalanceChange, bounds bool) []any {
 		column(changes, func(c payments.BalanceChange) int64 { return c.Entries }),
 		column(changes, func(c payments.BalanceChange) time.Time { return c.UpdatedAt }),
 		low, high,
+		column(changes, func(c payments.BalanceChange) int64 { return c.Settled.Amount }),
+		column(changes, func(c payments.BalanceChange) *string { return nullIfZero(string(c.Settled.Currency)) }),
 	}
 }
 
@@ -159,6 +174,7 @@ func paymentInsertArgs(ps []payments.Payment) ([]any, error) {
 }
 
 func entryArgs(es []payments.Entry) []any {
+	conversions := column(es, func(e payments.Entry) storedConversion { return storeConversion(e.Settlement) })
 	return []any{
 		column(es, func(e payments.Entry) string { return e.ID }),
 		column(es, func(e payments.Entry) string { return e.Gateway }),
@@ -172,6 +188,11 @@ func entryArgs(es []payments.Entry) []any {
 		column(es, func(e payments.Entry) string { return e.Reference }),
 		column(es, func(e payments.Entry) time.Time { return e.OccurredAt }),
 		column(es, func(e payments.Entry) time.Time { return e.RecordedAt }),
+		column(conversions, func(c storedConversion) *int64 { return c.amount }),
+		column(conversions, func(c storedConversion) *string { return c.currency }),
+		column(conversions, func(c storedConversion) *string { return c.rate }),
+		column(conversions, func(c storedConversion) *string { return c.source }),
+		column(conversions, func(c storedConversion) *time.Time { return c.at }),
 	}
 }
 

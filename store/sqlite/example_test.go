@@ -65,4 +65,5 @@ func ExampleMigrations() {
 	// 0002_replays.sql
 	// 0003_versions.sql
 	// 0004_notification_sources.sql
+	// 0005_settlement.sql
 }

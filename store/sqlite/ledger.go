@@ -12,15 +12,16 @@ import (
 )
 
 const entryColumns = `id, gateway, kind, gateway_ref, gateway_payment_id, payment_id, account,
-	amount, currency, reference, occurred_at, recorded_at`
+	amount, currency, reference, occurred_at, recorded_at, ` + conversionColumns
 
 // insertEntry inserts e unless its id (and so its key) is taken, reporting
 // the new row's seq, or 0 when it wrote none.
 func (s *Store) insertEntry(ctx context.Context, q querier, e *payments.Entry) (int64, error) {
+	args := append([]any{e.ID, e.Gateway, string(e.Kind), e.GatewayRef, e.GatewayPaymentID, e.PaymentID, e.Account,
+		e.Amount.Amount, string(e.Amount.Currency), e.Reference, micros(e.OccurredAt), micros(e.RecordedAt)},
+		conversionArgs(e.Settlement)...)
 	res, err := q.exec(ctx, `INSERT INTO {{p}}entries (`+entryColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-		e.ID, e.Gateway, string(e.Kind), e.GatewayRef, e.GatewayPaymentID, e.PaymentID, e.Account,
-		e.Amount.Amount, string(e.Amount.Currency), e.Reference, micros(e.OccurredAt), micros(e.RecordedAt))
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, args...)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: insert entry %s: %w", e.ID, err)
 	}
@@ -45,18 +46,26 @@ func (s *Store) entryByID(ctx context.Context, q querier, id string) (*payments.
 // would turn an integer sum that overflows into an inexact REAL (which the
 // STRICT table then refuses with a less telling error), so the update only
 // applies while the stored amount lies within the change's bounds, which
-// keep every running sum in int64; outside them it changes nothing, which
-// is the overflow. A new balance starts at zero, always within them.
+// keep every running sum in int64, and the settled sum within
+// settledBounds; and, as a balance has one settlement currency, while the
+// stored balance is settled in none or in the change's. Otherwise it
+// changes nothing, and refusedBalance says which rule it broke. A new
+// balance starts at zero, within every bound.
 func (s *Store) addToBalance(ctx context.Context, q querier, c payments.BalanceChange) error {
 	low, high := c.Bounds()
-	res, err := q.exec(ctx, `INSERT INTO {{p}}balances (account, currency, amount, entries, updated_at)
-		VALUES (?, ?, ?, ?, ?)
+	settledLow, settledHigh := settledBounds(c.Settled.Amount)
+	res, err := q.exec(ctx, `INSERT INTO {{p}}balances (account, currency, amount, entries, updated_at, settled_amount, settled_currency)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (account, currency) DO UPDATE SET
 			amount = amount + excluded.amount,
 			entries = entries + excluded.entries,
+			settled_amount = settled_amount + excluded.settled_amount,
+			settled_currency = coalesce(settled_currency, excluded.settled_currency),
 			updated_at = excluded.updated_at
-		WHERE amount BETWEEN ? AND ?`,
-		c.Account, string(c.Currency), c.Amount, c.Entries, micros(c.UpdatedAt), low, high)
+		WHERE amount BETWEEN ? AND ? AND settled_amount BETWEEN ? AND ?
+			AND (excluded.settled_currency IS NULL OR settled_currency IS NULL OR settled_currency = excluded.settled_currency)`,
+		c.Account, string(c.Currency), c.Amount, c.Entries, micros(c.UpdatedAt), c.Settled.Amount, optionalCurrency(c.Settled.Currency),
+		low, high, settledLow, settledHigh)
 	if err != nil {
 		return fmt.Errorf("sqlite: update balance of %s: %w", c.Account, err)
 	}
@@ -65,7 +74,7 @@ func (s *Store) addToBalance(ctx context.Context, q querier, c payments.BalanceC
 		return fmt.Errorf("sqlite: update balance of %s: %w", c.Account, err)
 	}
 	if n == 0 {
-		return fmt.Errorf("sqlite: balance of %s in %s would overflow: %w", c.Account, c.Currency, payments.ErrInvalidInput)
+		return s.refusedBalance(ctx, q, c.Account, c.Currency, c.Settled.Currency)
 	}
 	return nil
 }
@@ -89,6 +98,9 @@ func (s *Store) Entries(ctx context.Context, f payments.EntryFilter) ([]payments
 			where = append(where, c.column+" = ?")
 			args = append(args, c.value)
 		}
+	}
+	if f.Unsettled {
+		where = append(where, pendingConversion)
 	}
 	if f.PaymentID != "" {
 		// The index by payment holds only linked entries; a bound
@@ -131,9 +143,10 @@ func scanEntry(row scanner) (*payments.Entry, error) {
 		e                      payments.Entry
 		kind, currency         string
 		occurredAt, recordedAt int64
+		settlement             storedConversion
 	)
-	err := row.Scan(&e.ID, &e.Gateway, &kind, &e.GatewayRef, &e.GatewayPaymentID, &e.PaymentID, &e.Account,
-		&e.Amount.Amount, &currency, &e.Reference, &occurredAt, &recordedAt)
+	err := row.Scan(append([]any{&e.ID, &e.Gateway, &kind, &e.GatewayRef, &e.GatewayPaymentID, &e.PaymentID, &e.Account,
+		&e.Amount.Amount, &currency, &e.Reference, &occurredAt, &recordedAt}, settlement.dest()...)...)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, err
@@ -143,6 +156,7 @@ func scanEntry(row scanner) (*payments.Entry, error) {
 	e.Kind = payments.EntryKind(kind)
 	e.Amount.Currency = payments.Currency(currency)
 	e.OccurredAt, e.RecordedAt = fromMicros(occurredAt), fromMicros(recordedAt)
+	e.Settlement = settlement.conversion()
 	return &e, nil
 }
 
@@ -154,10 +168,13 @@ func (s *Store) Balance(ctx context.Context, account string, currency payments.C
 	if err != nil {
 		return b, err
 	}
-	var updatedAt int64
-	err = q.queryRow(ctx, `SELECT amount, entries, updated_at FROM {{p}}balances
+	var (
+		updatedAt       int64
+		settledCurrency sql.NullString
+	)
+	err = q.queryRow(ctx, `SELECT amount, entries, updated_at, settled_amount, settled_currency FROM {{p}}balances
 		WHERE account = ? AND currency = ?`, account, string(currency)).
-		Scan(&b.Money.Amount, &b.Entries, &updatedAt)
+		Scan(&b.Money.Amount, &b.Entries, &updatedAt, &b.Settled.Amount, &settledCurrency)
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, nil
 	}
@@ -165,6 +182,7 @@ func (s *Store) Balance(ctx context.Context, account string, currency payments.C
 		return b, fmt.Errorf("sqlite: balance of %s: %w", account, err)
 	}
 	b.UpdatedAt = fromMicros(updatedAt)
+	b.Settled = settledMoney(b.Settled.Amount, settledCurrency)
 	return b, nil
 }
 
@@ -175,7 +193,7 @@ func (s *Store) Balances(ctx context.Context, account string) ([]payments.Balanc
 	if err != nil {
 		return nil, err
 	}
-	rows, err := q.query(ctx, `SELECT currency, amount, entries, updated_at FROM {{p}}balances
+	rows, err := q.query(ctx, `SELECT currency, amount, entries, updated_at, settled_amount, settled_currency FROM {{p}}balances
 		WHERE account = ? ORDER BY currency`, account)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: balances of %s: %w", account, err)
@@ -184,13 +202,17 @@ func (s *Store) Balances(ctx context.Context, account string) ([]payments.Balanc
 	var out []payments.Balance
 	for rows.Next() {
 		b := payments.Balance{Account: account}
-		var currency string
-		var updatedAt int64
-		if err := rows.Scan(&currency, &b.Money.Amount, &b.Entries, &updatedAt); err != nil {
+		var (
+			currency        string
+			updatedAt       int64
+			settledCurrency sql.NullString
+		)
+		if err := rows.Scan(&currency, &b.Money.Amount, &b.Entries, &updatedAt, &b.Settled.Amount, &settledCurrency); err != nil {
 			return nil, fmt.Errorf("sqlite: balances of %s: %w", account, err)
 		}
 		b.Money.Currency = payments.Currency(currency)
 		b.UpdatedAt = fromMicros(updatedAt)
+		b.Settled = settledMoney(b.Settled.Amount, settledCurrency)
 		out = append(out, b)
 	}
 	if err := rows.Err(); err != nil {

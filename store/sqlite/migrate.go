@@ -130,6 +130,8 @@ var addedColumns = []struct{ table, column string }{
 	{"payments", "version"},          // 0003
 	{"notifications", "body_sha256"}, // 0003
 	{"notifications", "source"},      // 0004
+	{"entries", "settled_currency"},  // 0005
+	{"balances", "settled_currency"}, // 0005
 }
 
 // checkSchema reports tables and columns missing under prefix, so that a

@@ -80,7 +80,8 @@ func placeholders(tpl string) []any {
 // TestListingsNeedNoSort runs every listing, with and without a cursor and
 // under each filter, and checks that SQLite reads each in the order of an
 // index instead of sorting the rows it selects: a page must cost its rows,
-// not the table's. A filter on a payment must use the index by payment.
+// not the table's. A filter on a payment must use the index by payment, and
+// the listing of entries that wait for a rate the index of those alone.
 func TestListingsNeedNoSort(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(ctx, filepath.Join(t.TempDir(), "listings.db"), Options{})
@@ -89,11 +90,15 @@ func TestListingsNeedNoSort(t *testing.T) {
 	for i := range 3 {
 		b := testCharge(fmt.Sprint("ch_", i), "acct", 100)
 		b.Notification = &payments.Notification{ID: fmt.Sprint("ntf_", i), Gateway: "fake", ReceivedAt: b.Now}
+		if i == 1 {
+			b.Entries[0].Settlement = &payments.Conversion{Money: payments.Money{Currency: "EUR"}}
+		}
 		_, err := s.Commit(ctx, b)
 		require.NoError(t, err)
 	}
 
-	for _, f := range []payments.EntryFilter{{}, {Account: "acct"}, {PaymentID: "pay_1"}, {Gateway: "fake"}} {
+	for _, f := range []payments.EntryFilter{{}, {Account: "acct"}, {PaymentID: "pay_1"}, {Gateway: "fake"},
+		{Unsettled: true}, {Unsettled: true, Gateway: "fake"}} {
 		_, next, err := s.Entries(ctx, payments.EntryFilter{Limit: 1})
 		require.NoError(t, err)
 		f.Limit = 1
@@ -151,8 +156,11 @@ func TestListingsNeedNoSort(t *testing.T) {
 		if strings.Contains(tpl, "payment_id = ?") {
 			assert.Contains(t, strings.Join(plan, "\n"), "entries_payment", "%s\n%s", query, plan)
 		}
+		if strings.Contains(tpl, pendingConversion) {
+			assert.Contains(t, strings.Join(plan, "\n"), "entries_unsettled", "%s\n%s", query, plan)
+		}
 	}
-	assert.GreaterOrEqual(t, listings, 19, "entries and journal with and without a cursor, sync tasks by state")
+	assert.GreaterOrEqual(t, listings, 23, "entries and journal with and without a cursor, sync tasks by state")
 }
 
 // TestPruneUsesAnIndex prunes each outcome and checks that SQLite finds

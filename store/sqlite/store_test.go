@@ -93,7 +93,7 @@ func TestSkipMigrationsWithHostAppliedSchema(t *testing.T) {
 		require.NoError(t, err)
 	}
 	_, err = sqlite.Open(context.Background(), path, sqlite.Options{SkipMigrations: true})
-	require.ErrorContains(t, err, "notifications.source", "the last migration skipped")
+	require.ErrorContains(t, err, "entries.settled_currency", "the last migration skipped")
 	_, err = db.Exec(ms[last].SQL)
 	require.NoError(t, err)
 	require.NoError(t, db.Close())
@@ -107,9 +107,10 @@ func TestSkipMigrationsWithHostAppliedSchema(t *testing.T) {
 }
 
 // TestUpgradeFromTheFirstSchema opens a file that holds the first
-// migration's schema, a payment and a journal row: Open applies the rest,
-// the payment reads back as version 1 and the row as a delivery with no
-// replay, unresolved, and its body whole.
+// migration's schema, a payment, a journal row, an entry with its sync task
+// and its balance: Open applies the rest, the payment reads back as version
+// 1, the row as a delivery with no replay, unresolved, and its body whole,
+// the entry without a conversion, and the balance settled in nothing.
 func TestUpgradeFromTheFirstSchema(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "old.db")
 	ms, err := sqlite.Migrations("")
@@ -125,6 +126,10 @@ func TestUpgradeFromTheFirstSchema(t *testing.T) {
 			VALUES ('ntf_old', 'fake', 0, 1, 'parked')`,
 		`INSERT INTO payments_payments (id, gateway, gateway_id, status, created_at, updated_at)
 			VALUES ('pay_old', 'fake', 'pi_old', 'pending', 0, 0)`,
+		`INSERT INTO payments_entries (seq, id, gateway, kind, gateway_ref, account, amount, currency, occurred_at, recorded_at)
+			VALUES (1, 'ent_old', 'fake', 'charge', 'ch_old', 'acct', 700, 'EUR', 0, 0)`,
+		`INSERT INTO payments_sync_tasks (entry_seq, state, next_attempt) VALUES (1, 'pending', 0)`,
+		`INSERT INTO payments_balances (account, currency, amount, entries, updated_at) VALUES ('acct', 'EUR', 700, 1, 0)`,
 	} {
 		_, err := db.Exec(stmt)
 		require.NoError(t, err, stmt)
@@ -149,6 +154,31 @@ func TestUpgradeFromTheFirstSchema(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, parked, 1)
 	assert.Equal(t, "ntf_old", parked[0].ID)
+
+	entries, _, err := s.Entries(ctx, payments.EntryFilter{Account: "acct"})
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	assert.Nil(t, entries[0].Settlement, "recorded without a conversion")
+	unsettled, _, err := s.Entries(ctx, payments.EntryFilter{Unsettled: true})
+	require.NoError(t, err)
+	assert.Empty(t, unsettled)
+	tasks, err := s.ClaimSync(ctx, payments.SyncClaim{Owner: "svc", Now: time.Now(), Lease: time.Minute, Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, tasks, 1)
+	assert.Nil(t, tasks[0].Entry.Settlement)
+	b, err := s.Balance(ctx, "acct", "EUR")
+	require.NoError(t, err)
+	assert.Equal(t, payments.Money{Amount: 700, Currency: "EUR"}, b.Money)
+	assert.Equal(t, payments.Money{}, b.Settled, "settled in nothing")
+	_, err = s.Commit(ctx, &payments.Batch{Gateway: "fake", Now: time.Now(), Entries: []payments.Entry{{
+		Kind: payments.KindCharge, GatewayRef: "ch_new", Account: "acct", Amount: payments.Money{Amount: 300, Currency: "EUR"},
+		Settlement: &payments.Conversion{Money: payments.Money{Amount: 330, Currency: "USD"}, Rate: "1.1", Source: "fixed"},
+	}}})
+	require.NoError(t, err)
+	b, err = s.Balance(ctx, "acct", "EUR")
+	require.NoError(t, err)
+	assert.Equal(t, payments.Money{Amount: 1000, Currency: "EUR"}, b.Money)
+	assert.Equal(t, payments.Money{Amount: 330, Currency: "USD"}, b.Settled, "an old balance takes its first conversion")
 }
 
 // TestNotificationPagesSplitEqualTimes pages through rows received at the

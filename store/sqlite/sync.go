@@ -15,7 +15,8 @@ import (
 // syncTaskSelect joins each task with its entry, which the task carries.
 const syncTaskSelect = `SELECT s.entry_seq, s.state, s.attempts, s.next_attempt, s.last_error, s.lease_owner, s.lease_until,
 	e.id, e.gateway, e.kind, e.gateway_ref, e.gateway_payment_id, e.payment_id, e.account,
-	e.amount, e.currency, e.reference, e.occurred_at, e.recorded_at
+	e.amount, e.currency, e.reference, e.occurred_at, e.recorded_at,
+	e.settled_amount, e.settled_currency, e.settled_rate, e.settled_source, e.settled_at
 	FROM {{p}}sync_tasks s JOIN {{p}}entries e ON e.seq = s.entry_seq`
 
 // taskOf selects the task of the entry whose id is the statement's
@@ -24,7 +25,9 @@ const taskOf = `entry_seq = (SELECT seq FROM {{p}}entries WHERE id = ?)`
 
 // insertSyncTask queues a newly recorded entry, whose row is entrySeq, as
 // the plan gives its task: pending and, when the batch has a SyncOwner,
-// leased to it so that the caller may apply it at once.
+// leased to it so that the caller may apply it at once. The task of an
+// entry that waits for a rate is due in the year 9999, which the
+// microsecond column holds, until SettleEntry makes it due.
 func (s *Store) insertSyncTask(ctx context.Context, q querier, entrySeq int64, t *payments.SyncTask) error {
 	var leaseUntil any
 	if t.LeaseOwner != "" {
@@ -196,11 +199,12 @@ func scanSyncTask(row scanner) (*payments.SyncTask, int64, error) {
 		nextAttempt            int64
 		leaseUntil             sql.NullInt64
 		occurredAt, recordedAt int64
+		settlement             storedConversion
 	)
 	e := &t.Entry
-	err := row.Scan(&seq, &state, &t.Attempts, &nextAttempt, &t.LastError, &t.LeaseOwner, &leaseUntil,
+	err := row.Scan(append([]any{&seq, &state, &t.Attempts, &nextAttempt, &t.LastError, &t.LeaseOwner, &leaseUntil,
 		&e.ID, &e.Gateway, &kind, &e.GatewayRef, &e.GatewayPaymentID, &e.PaymentID, &e.Account,
-		&e.Amount.Amount, &currency, &e.Reference, &occurredAt, &recordedAt)
+		&e.Amount.Amount, &currency, &e.Reference, &occurredAt, &recordedAt}, settlement.dest()...)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("sqlite: read sync task: %w", err)
 	}
@@ -208,6 +212,7 @@ func scanSyncTask(row scanner) (*payments.SyncTask, int64, error) {
 	t.NextAttempt, t.LeaseUntil = fromMicros(nextAttempt), fromOptionalMicros(leaseUntil)
 	e.Kind, e.Amount.Currency = payments.EntryKind(kind), payments.Currency(currency)
 	e.OccurredAt, e.RecordedAt = fromMicros(occurredAt), fromMicros(recordedAt)
+	e.Settlement = settlement.conversion()
 	return &t, seq, nil
 }
 
