@@ -220,7 +220,7 @@ func newID(prefix string) string {
 func (s *Service) commit(ctx context.Context, gateway string, c *Changes, n *Notification, account, reference string) (*BatchResult, error) {
 	now := s.now()
 	entries := c.Entries
-	if s.settlement != nil && len(entries) > 0 {
+	if len(entries) > 0 && (s.settlement != nil || slices.ContainsFunc(entries, hasSettlement)) {
 		entries = slices.Clone(entries)
 		s.convertEntries(ctx, gateway, account, entries)
 	}

@@ -182,12 +182,23 @@ func (s *Service) settleTo(account string) Currency {
 func (s *Service) convertEntries(ctx context.Context, gateway, account string, entries []Entry) {
 	for i := range entries {
 		e := &entries[i]
+		if s.settlement == nil {
+			// A driver's own figure (Cryptomus's USD worth) means nothing
+			// to a Service that does not settle: entries stay unconverted
+			// alike.
+			e.Settlement = nil
+			continue
+		}
 		owner, charged, err := s.entryContext(ctx, gateway, account, e)
 		if err != nil {
 			s.log.WarnContext(ctx, "payments: settlement: reading the entry's payment failed; it waits for a rate", "entry", e.GatewayRef, "error", err)
 		}
 		to := s.settleTo(owner)
-		if to == "" || owner == "" {
+		if to == "" {
+			e.Settlement = nil // this account does not settle
+			continue
+		}
+		if owner == "" {
 			continue // unattributed: the ledger parks it anyway
 		}
 		if c := e.Settlement; c != nil && !c.Pending() && c.Money.Currency == to {
@@ -203,6 +214,8 @@ func (s *Service) convertEntries(ctx context.Context, gateway, account string, e
 		e.Settlement = c
 	}
 }
+
+func hasSettlement(e Entry) bool { return e.Settlement != nil }
 
 // entryContext returns the account an entry will be recorded for and, for
 // money that undoes a charge, the payment's entries so far.

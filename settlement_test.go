@@ -144,6 +144,21 @@ func TestGatewayFiguresAreKept(t *testing.T) {
 	assert.Equal(t, int64(1090), c.Money.Amount)
 }
 
+// TestGatewayFiguresDroppedWithoutSettlement: a driver's own figure means
+// nothing to a Service that does not settle; no entry carries a conversion
+// then, so balances stay in one kind.
+func TestGatewayFiguresDroppedWithoutSettlement(t *testing.T) {
+	ctx := t.Context()
+	svc, err := payments.New(memory.New(), payments.WithGateway(settlingGateway{}))
+	require.NoError(t, err)
+	res, err := svc.HandleWebhook(ctx, "settling", &payments.WebhookRequest{Body: []byte("{}")})
+	require.NoError(t, err)
+	assert.Nil(t, res.Recorded.Entries[0].Settlement)
+	bal, err := svc.Balance(ctx, "zoe", "EUR")
+	require.NoError(t, err)
+	assert.Zero(t, bal.Settled)
+}
+
 // settlingGateway reports its own settlement figures, as Stripe's balance
 // transactions do.
 type settlingGateway struct{ bareGateway }

@@ -1,6 +1,12 @@
 // Package rates holds exchange-rate sources a Service's Settlement can use
-// as they are: a fixed table from configuration, and the European Central
-// Bank's daily reference rates.
+// as they are: a fixed table from configuration (Fixed), and the European
+// Central Bank's daily reference rates (ECB).
+//
+// Every rate is an exact decimal, and a rate derived from others (a cross
+// rate through the euro, or a gateway's settled amount divided by the
+// amount charged) is written by one rule, Quotient's: exactly when the
+// quotient terminates, else to SignificantDigits significant digits; the
+// decimal written is then the rate, which payments.Convert uses exactly.
 package rates
 
 import (

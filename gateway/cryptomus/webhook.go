@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/payrail/payments"
+	"github.com/payrail/payments/rates"
 )
 
 // ParseWebhook implements payments.Gateway for Cryptomus payment webhooks
@@ -30,7 +32,9 @@ import (
 //	paid, paid_over            succeeded, and a charge (GatewayRef = uuid) of
 //	                           the invoice amount in the invoice currency,
 //	                           or per Config.Overpayment (only paid_over is
-//	                           an overpayment the ledger books)
+//	                           an overpayment the ledger books), settled in
+//	                           USD at Cryptomus's own figure when it prices
+//	                           that charge (see Settlement)
 //	refund_paid                refunded, and a refund (GatewayRef = uuid) of
 //	                           the same amount, negative
 //	wrong_amount, cancel,
@@ -96,7 +100,8 @@ func (g *Gateway) verify(body []byte) (jsonValue, error) {
 type notification struct {
 	Type, UUID, OrderID, Status                    string
 	Amount, Currency, PaymentAmount, PayerCurrency string
-	MerchantAmount, AdditionalData                 string
+	PaymentAmountUSD, MerchantAmount               string
+	AdditionalData                                 string
 }
 
 // readNotification reads fields by exact key from the verified document,
@@ -109,7 +114,8 @@ func readNotification(doc jsonValue) (notification, error) {
 	}{
 		{"type", &n.Type}, {"uuid", &n.UUID}, {"order_id", &n.OrderID}, {"status", &n.Status},
 		{"amount", &n.Amount}, {"currency", &n.Currency}, {"payment_amount", &n.PaymentAmount},
-		{"payer_currency", &n.PayerCurrency}, {"merchant_amount", &n.MerchantAmount},
+		{"payer_currency", &n.PayerCurrency}, {"payment_amount_usd", &n.PaymentAmountUSD},
+		{"merchant_amount", &n.MerchantAmount},
 		{"additional_data", &n.AdditionalData},
 	}
 	for _, f := range fields {
@@ -190,13 +196,16 @@ func (g *Gateway) translate(n notification, req *payments.WebhookRequest) (*paym
 	}
 	amount, overpaid, note := g.chargeAmount(n, invoiceAmount)
 	c.Note = note
-	if rule.entry == payments.KindRefund {
+	var settled *payments.Conversion
+	if rule.entry == payments.KindCharge {
+		settled = usdSettlement(n, amount, req.ReceivedAt)
+	} else {
 		amount.Amount = -amount.Amount
 	}
 	c.Entries = []payments.Entry{{
 		Gateway: g.cfg.Name, Kind: rule.entry, GatewayRef: n.UUID, GatewayPaymentID: n.UUID,
 		PaymentID: update.PaymentID, Account: data.Account, Reference: data.Reference,
-		Amount: amount, OccurredAt: req.ReceivedAt, Overpayment: overpaid,
+		Amount: amount, OccurredAt: req.ReceivedAt, Overpayment: overpaid, Settlement: settled,
 	}}
 	return c, nil
 }
@@ -249,4 +258,61 @@ func parseCheckoutData(s string) checkoutData {
 		return d
 	}
 	return checkoutData{}
+}
+
+// SettlementSource is the Source of the settlement figures the driver
+// reports (payments.Conversion).
+const SettlementSource = "cryptomus"
+
+// usdSettlement is Cryptomus's own worth of a charge in USD, for the
+// Service to keep when the account settles in USD (payments.Entry's
+// Settlement), or nil.
+//
+// Its figure is payment_amount_usd, the "amount actually paid by client in
+// USD" (https://doc.cryptomus.com/business/payments/webhook). It prices
+// what the customer paid, which is not always what the charge records, so
+// it is used only when the two are the same money: when the customer paid
+// in the charge's currency exactly the charge's amount, or when a paid
+// webhook (paid "exactly as much as required") reports a payment in
+// another currency for a charge of the invoice amount. A paid_over whose
+// charge is only the invoice amount, or a payment within Cryptomus's
+// accuracy short of it, is left to the Service's RateSource; so is a USD
+// charge whose USD figure is not the charge itself, and a figure that is
+// missing, zero or not exact in cents (the check webhook's "0.00").
+//
+// The rate is USD per unit of the charge's currency, the figure divided by
+// the charge, as rates.Quotient writes it: exact when the quotient
+// terminates, else to 12 significant digits; the charge converted at it
+// gives back the figure to the cent, which is checked. At is when the
+// webhook arrived: Cryptomus dates neither the payment nor its figure.
+func usdSettlement(n notification, charge payments.Money, at time.Time) *payments.Conversion {
+	if n.PaymentAmountUSD == "" || !pricesCharge(n, charge) {
+		return nil
+	}
+	usd, err := payments.ParseMoney(n.PaymentAmountUSD, "USD")
+	if err != nil || usd.Amount <= 0 || (charge.Currency == "USD" && usd != charge) {
+		return nil
+	}
+	rate, err := rates.Quotient(usd.Decimal(), charge.Decimal())
+	if err != nil {
+		return nil
+	}
+	if back, err := payments.Convert(charge, rate, "USD"); err != nil || back != usd {
+		return nil // beyond a billion dollars the 12 digits may not give the cents back
+	}
+	return &payments.Conversion{Money: usd, Rate: rate, Source: SettlementSource, At: at}
+}
+
+// pricesCharge reports whether what the customer paid is the charge.
+func pricesCharge(n notification, charge payments.Money) bool {
+	payer, err := payments.ParseCurrency(n.PayerCurrency)
+	switch {
+	case err != nil:
+		return false
+	case payer == charge.Currency:
+		paid, err := payments.ParseMoney(n.PaymentAmount, string(payer))
+		return err == nil && paid == charge
+	}
+	invoice, err := payments.ParseMoney(n.Amount, n.Currency)
+	return n.Status == "paid" && err == nil && invoice == charge
 }

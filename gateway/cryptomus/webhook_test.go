@@ -51,11 +51,16 @@ func TestFixtureSignedByPHP(t *testing.T) {
 func TestParseWebhookFixtures(t *testing.T) {
 	received := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	charge := func(amount payments.Money, kind payments.EntryKind) []payments.Entry {
-		return []payments.Entry{{
+		e := payments.Entry{
 			Gateway: "cryptomus", Kind: kind, GatewayRef: paidUUID, GatewayPaymentID: paidUUID,
 			PaymentID: "pay_4f1c2a9b8e7d6c5b4a392817", Account: "user-42", Reference: "order:1001:k3j2h1",
 			Amount: amount, OccurredAt: received,
-		}}
+		}
+		if kind == payments.KindCharge {
+			// payment_amount_usd is the charge itself: Cryptomus's USD worth.
+			e.Settlement = &payments.Conversion{Money: amount, Rate: "1", Source: cryptomus.SettlementSource, At: received}
+		}
+		return []payments.Entry{e}
 	}
 	update := func(status payments.Status) []payments.PaymentUpdate {
 		return []payments.PaymentUpdate{{
@@ -383,5 +388,48 @@ func TestOrderIDAsPaymentID(t *testing.T) {
 		}
 		assert.Equal(t, want, c.Payments[0].PaymentID, orderID)
 		assert.Equal(t, want, c.Entries[0].PaymentID, orderID)
+	}
+}
+
+// TestUSDSettlement: Cryptomus's payment_amount_usd becomes the charge's
+// settlement in USD only when it prices the charge itself, and converting
+// the charge at the recorded rate gives the figure back to the cent.
+func TestUSDSettlement(t *testing.T) {
+	received := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name      string
+		overrides []field
+		want      string // USD settled, "" for none
+	}{
+		{"usd invoice paid in TRX", nil, "15.00"},
+		{"eur invoice paid in TRX", []field{{"currency", "EUR"}, {"payment_amount_usd", "16.26"}}, "16.26"},
+		{"eur invoice paid in EUR", []field{{"currency", "EUR"}, {"payer_currency", "EUR"}, {"payment_amount", "15.00"}, {"payment_amount_usd", "16.26"}}, "16.26"},
+		{"eur invoice, EUR payment short of it", []field{{"currency", "EUR"}, {"payer_currency", "EUR"}, {"payment_amount", "14.99"}, {"payment_amount_usd", "16.25"}}, ""},
+		{"usd figure not the usd charge", []field{{"payment_amount_usd", "14.98"}}, ""},
+		{"no figure", []field{remove("payment_amount_usd")}, ""},
+		{"zero figure", []field{{"currency", "EUR"}, {"payment_amount_usd", "0.00"}}, ""},
+		{"figure not in cents", []field{{"currency", "EUR"}, {"payment_amount_usd", "16.261"}}, ""},
+		{"garbage figure", []field{{"currency", "EUR"}, {"payment_amount_usd", "1e3"}}, ""},
+		{"paid_over of a foreign invoice", []field{{"currency", "EUR"}, {"status", "paid_over"}, {"payment_amount_usd", "20.00"}}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := webhookRequest(webhookBody(t, paymentFields(tc.overrides...), paymentKey))
+			req.ReceivedAt = received
+			c, err := newGateway(t).ParseWebhook(t.Context(), req)
+			require.NoError(t, err)
+			require.Len(t, c.Entries, 1)
+			e := c.Entries[0]
+			if tc.want == "" {
+				assert.Nil(t, e.Settlement)
+				return
+			}
+			require.NotNil(t, e.Settlement)
+			assert.Equal(t, usd(t, tc.want), e.Settlement.Money)
+			assert.Equal(t, cryptomus.SettlementSource, e.Settlement.Source)
+			assert.Equal(t, received, e.Settlement.At)
+			back, err := payments.Convert(e.Amount, e.Settlement.Rate, "USD")
+			require.NoError(t, err)
+			assert.Equal(t, e.Settlement.Money, back, "rate %s", e.Settlement.Rate)
+		})
 	}
 }
