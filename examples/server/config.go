@@ -47,16 +47,32 @@ var gatewaysFromEnv = []gatewayFromEnv{
 
 // stripeFromEnv reads STRIPE_ENABLED, STRIPE_SECRET_KEY,
 // STRIPE_WEBHOOK_SECRET (comma-separated: the current signing secret and,
-// during a rotation, the previous ones) and STRIPE_IGNORE_API_VERSION. With a
-// key at hand it lets the driver list refunds, so that refunds made in the
-// Dashboard reach the ledger too.
+// during a rotation, the previous ones), STRIPE_IGNORE_API_VERSION, and the
+// switches STRIPE_CAPTURE_AFTER_REVIEW (capture manual-capture payments
+// once no Radar review holds them, cancel those a review refuses),
+// STRIPE_HOSTED_CHECKOUT (checkouts with a return URL get a hosted Checkout
+// Session) and STRIPE_DISABLE_REFUND_LISTING (do not list a charge's
+// refunds when charge.refunded arrives; by default the key lists them, so
+// that refunds made in the Dashboard reach the ledger).
 func stripeFromEnv(env env, log *slog.Logger) (payments.Gateway, error) {
 	if on, err := envBool(env, "STRIPE_ENABLED"); err != nil || !on {
 		return nil, err
 	}
-	ignoreVersion, err := envBool(env, "STRIPE_IGNORE_API_VERSION")
-	if err != nil {
-		return nil, err
+	var ignoreVersion, captureAfterReview, hostedCheckout, noRefundListing bool
+	for _, flag := range []struct {
+		name string
+		v    *bool
+	}{
+		{"STRIPE_IGNORE_API_VERSION", &ignoreVersion},
+		{"STRIPE_CAPTURE_AFTER_REVIEW", &captureAfterReview},
+		{"STRIPE_HOSTED_CHECKOUT", &hostedCheckout},
+		{"STRIPE_DISABLE_REFUND_LISTING", &noRefundListing},
+	} {
+		on, err := envBool(env, flag.name)
+		if err != nil {
+			return nil, err
+		}
+		*flag.v = on
 	}
 	if env("STRIPE_SECRET_KEY") == "" {
 		return nil, errors.New("STRIPE_ENABLED is set but STRIPE_SECRET_KEY is empty")
@@ -65,7 +81,9 @@ func stripeFromEnv(env env, log *slog.Logger) (payments.Gateway, error) {
 		SecretKey:                env("STRIPE_SECRET_KEY"),
 		WebhookSecrets:           envList(env, "STRIPE_WEBHOOK_SECRET"),
 		IgnoreAPIVersionMismatch: ignoreVersion,
-		ListRefunds:              true,
+		CaptureAfterReview:       captureAfterReview,
+		HostedCheckout:           hostedCheckout,
+		DisableRefundListing:     noRefundListing,
 		Logger:                   log.With("gateway", stripe.DefaultName),
 	})
 }

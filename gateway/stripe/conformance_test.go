@@ -12,20 +12,32 @@ import (
 	"github.com/payrail/payments/gateway/stripe"
 )
 
-// TestConformance runs the suite against fakeAPI twice: with refunds that
-// succeed at once, as card refunds usually do, and with refunds Stripe
-// answers as pending and completes later (refund.updated), as it does for
-// some payment methods. Stripe has every power the suite checks.
+// TestConformance runs the suite against fakeAPI: with refunds that
+// succeed at once, as card refunds usually do; with refunds Stripe answers
+// as pending and completes later (refund.updated), as it does for some
+// payment methods; and with CaptureAfterReview on, which changes nothing
+// of the contract. Stripe has every power the suite checks.
+// HostedCheckout is not run here: the suite needs a checkout's gateway id
+// at once, and a Checkout Session's PaymentIntent exists only once the
+// customer pays (see TestHostedCheckoutSession).
 func TestConformance(t *testing.T) {
-	for name, refundStatus := range map[string]string{"refunds at once": "succeeded", "refunds pending": "pending"} {
-		t.Run(name, func(t *testing.T) {
+	for _, v := range []struct {
+		name, refundStatus string
+		captureAfterReview bool
+	}{
+		{"refunds at once", "succeeded", false},
+		{"refunds pending", "pending", false},
+		{"capture after review", "succeeded", true},
+	} {
+		t.Run(v.name, func(t *testing.T) {
 			api := newFakeAPI(t)
-			api.setRefundStatus(refundStatus)
+			api.setRefundStatus(v.refundStatus)
 			g := newGateway(t, func(c *stripe.Config) {
 				c.Tolerance, c.SecretKey, c.BaseURL = 300*time.Second, "sk_test_conformance", api.URL
+				c.CaptureAfterReview = v.captureAfterReview
 			})
 			h := conformanceHarness(g, api)
-			if refundStatus == "pending" {
+			if v.refundStatus == "pending" {
 				h.Refunded = func(t *testing.T, p payments.Payment, amount payments.Money) *payments.WebhookRequest {
 					re := api.completeRefund(t, p.GatewayID, amount.Amount)
 					return objectEvent(t, "refund.updated", re, map[string]any{"status": "pending"})

@@ -87,13 +87,3 @@ func disputedPayment(d *stripego.Dispute) string {
 	}
 	return ""
 }
-
-func reviewedPayment(r *stripego.Review) string {
-	if r.PaymentIntent != nil && r.PaymentIntent.ID != "" {
-		return r.PaymentIntent.ID
-	}
-	if r.Charge != nil && r.Charge.ID != "" {
-		return r.Charge.ID
-	}
-	return "a payment"
-}

@@ -19,9 +19,13 @@ import (
 //	invalid_request_error, resource_missing    payments.ErrNotFound
 //	invalid_request_error, other               payments.ErrInvalidInput
 //	idempotency_error                          payments.ErrConflict
-//	401, 403, 429, api_error, network          none: not the caller's fault
+//	401, 403, 409, 429, api_error, network     none: not the caller's fault
 //
-// See https://docs.stripe.com/error-handling.
+// A 409 is a request that met another with the same idempotency key still
+// executing (idempotency_key_in_use): Stripe saves no answer for it, so it
+// is retried, and the retry gets the first request's answer
+// (https://docs.stripe.com/api/idempotent_requests). See
+// https://docs.stripe.com/error-handling.
 type apiError struct {
 	op, id   string
 	cause    *stripego.Error
@@ -74,6 +78,11 @@ func sentinelFor(se *stripego.Error) error {
 	switch se.HTTPStatusCode {
 	case http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests:
 		return nil // the key, its permissions or the rate: the host's to fix
+	case http.StatusConflict:
+		return nil // a concurrent request with the same key: retry
+	}
+	if se.Code == stripego.ErrorCodeIdempotencyKeyInUse {
+		return nil
 	}
 	switch se.Type {
 	case stripego.ErrorTypeCard:

@@ -29,11 +29,16 @@ func (g *Gateway) translate(ctx context.Context, ev *stripego.Event) (*payments.
 	at := unixTime(ev.Created)
 	var err error
 	switch ev.Type {
-	case stripego.EventTypePaymentIntentSucceeded, stripego.EventTypePaymentIntentAmountCapturableUpdated,
-		stripego.EventTypePaymentIntentPaymentFailed, stripego.EventTypePaymentIntentCanceled:
+	case stripego.EventTypePaymentIntentSucceeded, stripego.EventTypePaymentIntentPaymentFailed,
+		stripego.EventTypePaymentIntentCanceled:
 		var pi stripego.PaymentIntent
 		if err = decodeObject(ev, "payment_intent", &pi); err == nil {
 			err = g.intentChanges(c, &pi, intentStatus[ev.Type], at)
+		}
+	case stripego.EventTypePaymentIntentAmountCapturableUpdated:
+		var pi stripego.PaymentIntent
+		if err = decodeObject(ev, "payment_intent", &pi); err == nil {
+			err = g.capturableChanges(ctx, c, &pi, at)
 		}
 	case stripego.EventTypeRefundCreated, stripego.EventTypeRefundUpdated, stripego.EventTypeChargeRefundUpdated:
 		var r stripego.Refund
@@ -54,7 +59,13 @@ func (g *Gateway) translate(ctx context.Context, ev *stripego.Event) (*payments.
 	case stripego.EventTypeReviewClosed:
 		var r stripego.Review
 		if err = decodeObject(ev, "review", &r); err == nil {
-			c.Note = fmt.Sprintf("review %s of %s closed (%s); no money moves", r.ID, reviewedPayment(&r), r.ClosedReason)
+			err = g.reviewClosedChanges(ctx, c, &r, at)
+		}
+	case stripego.EventTypeCheckoutSessionCompleted, stripego.EventTypeCheckoutSessionAsyncPaymentSucceeded,
+		stripego.EventTypeCheckoutSessionAsyncPaymentFailed, stripego.EventTypeCheckoutSessionExpired:
+		var cs stripego.CheckoutSession
+		if err = decodeObject(ev, "checkout.session", &cs); err == nil {
+			err = g.sessionChanges(ctx, c, ev.Type, &cs, at)
 		}
 	default:
 		c.Note = "event type " + string(ev.Type) + " is not acted on"
@@ -62,7 +73,7 @@ func (g *Gateway) translate(ctx context.Context, ev *stripego.Event) (*payments.
 	var api *apiError
 	switch {
 	case errors.As(err, &api):
-		return nil, err // already "stripe: list refunds of ch_…: …"
+		return nil, err // already "stripe: list refunds of ch_…: …", "stripe: capture pi_…: …"
 	case err != nil:
 		return nil, fmt.Errorf("stripe: event %s (%s): %w", ev.ID, ev.Type, err)
 	}
@@ -85,21 +96,33 @@ func decodeObject(ev *stripego.Event, object string, v any) error {
 }
 
 // intentChanges reports a PaymentIntent in the given status. A succeeded
-// intent also records a charge of amount_received — what was captured, which
-// is less than amount after a partial capture — keyed by the intent's id: an
-// intent captures at most once, and both Capture's answer and the
-// payment_intent.succeeded event carry that id, so whichever arrives second
-// is a duplicate.
+// intent also records its charge (see intentCharge).
 func (g *Gateway) intentChanges(c *payments.Changes, pi *stripego.PaymentIntent, status payments.Status, at time.Time) error {
-	if pi.ID == "" {
-		return fmt.Errorf("payment intent without id: %w", payments.ErrInvalidInput)
-	}
-	amount, err := fromStripe(pi.Amount, pi.Currency)
+	upd, err := intentUpdate(pi, status)
 	if err != nil {
 		return err
 	}
+	c.Payments = append(c.Payments, upd)
+	charge, err := g.intentCharge(pi, status, upd.Account, upd.Reference, at)
+	if err != nil || charge == nil {
+		return err
+	}
+	c.Entries = append(c.Entries, *charge)
+	return nil
+}
+
+// intentUpdate is what a PaymentIntent says of its payment: the library's
+// ids, account and reference from its metadata, and its amount.
+func intentUpdate(pi *stripego.PaymentIntent, status payments.Status) (payments.PaymentUpdate, error) {
+	if pi.ID == "" {
+		return payments.PaymentUpdate{}, fmt.Errorf("payment intent without id: %w", payments.ErrInvalidInput)
+	}
+	amount, err := fromStripe(pi.Amount, pi.Currency)
+	if err != nil {
+		return payments.PaymentUpdate{}, err
+	}
 	md := pi.Metadata
-	c.Payments = append(c.Payments, payments.PaymentUpdate{
+	return payments.PaymentUpdate{
 		GatewayID:     pi.ID,
 		PaymentID:     md[MetadataPaymentID],
 		Status:        status,
@@ -107,19 +130,27 @@ func (g *Gateway) intentChanges(c *payments.Changes, pi *stripego.PaymentIntent,
 		Reference:     md[MetadataReference],
 		Amount:        amount,
 		CaptureBefore: captureBefore(pi),
-	})
+	}, nil
+}
+
+// intentCharge is the charge of a succeeded intent, or nil: amount_received
+// — what was captured, which is less than amount after a partial capture —
+// keyed by the intent's id. An intent captures at most once, and Capture's
+// answer, a capture for CaptureAfterReview, a Checkout Session's
+// completion and the payment_intent.succeeded event all carry that id, so
+// whichever arrives second is a duplicate.
+func (g *Gateway) intentCharge(pi *stripego.PaymentIntent, status payments.Status, account, reference string, at time.Time) (*payments.Entry, error) {
 	if status != payments.StatusSucceeded || pi.AmountReceived == 0 {
-		return nil
+		return nil, nil
 	}
 	received, err := fromStripe(pi.AmountReceived, pi.Currency)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	c.Entries = append(c.Entries, payments.Entry{
+	return &payments.Entry{
 		Gateway: g.name, Kind: payments.KindCharge, GatewayRef: pi.ID, GatewayPaymentID: pi.ID,
-		Account: md[MetadataAccount], Reference: md[MetadataReference], Amount: received, OccurredAt: at,
-	})
-	return nil
+		Account: account, Reference: reference, Amount: received, OccurredAt: at,
+	}, nil
 }
 
 // captureBefore is the deadline for capturing an authorized card payment,

@@ -21,7 +21,12 @@ const (
 	disputeID = "dp_1OPs0xJN5vQBdWExqJ8nL3aT" // 16.50
 	paymentID = "pay_5c0e2a9b1f4d6e8a7b3c2d1e"
 	reference = "order:672626:k3j2h1"
+
+	sessionPI      = "pi_3OQa2bJN5vQBdWEx1Fh6Tn0p" // checkout.session.completed's PaymentIntent
+	sessionPayment = "pay_0d1c2b3a4f5e6d7c8b9a0f1e"
 )
+
+func eur(minor int64) payments.Money { return payments.Money{Amount: minor, Currency: "EUR"} }
 
 func TestEventMapping(t *testing.T) {
 	at := func(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
@@ -66,10 +71,6 @@ func TestEventMapping(t *testing.T) {
 				Account: "user-42", Reference: reference}},
 			[]payments.Entry{entry(payments.KindRefund, refund3, -300, "user-42", 1703254001),
 				entry(payments.KindRefund, refund1, -550, "user-42", 1703254001)}, ""},
-		{"charge.refunded.unlisted",
-			[]payments.PaymentUpdate{{GatewayID: piID, PaymentID: paymentID, Status: payments.StatusRefunded,
-				Account: "user-42", Reference: reference}},
-			nil, "charge " + chargeID + " lists no refunds; they are recorded from refund events"},
 		{"charge.dispute.created", disputed, nil, ""},
 		{"charge.dispute.funds_withdrawn", disputed,
 			[]payments.Entry{entry(payments.KindChargeback, disputeID, -1650, "", 1703260002)}, ""},
@@ -80,6 +81,30 @@ func TestEventMapping(t *testing.T) {
 			[]payments.Entry{entry(payments.KindChargeback, disputeID, -1650, "", 1704000002),
 				entry(payments.KindChargebackReversal, disputeID, 1650, "", 1704000002)}, ""},
 		{"review.closed", nil, nil, "review prv_1OPq1eJN5vQBdWExN6w8yQ2c of " + piID + " closed (approved); no money moves"},
+		// Checkout Sessions, read by a Gateway without a key: the session's
+		// own amount_total once it is paid, keyed by its PaymentIntent.
+		{"checkout.session.completed",
+			[]payments.PaymentUpdate{{GatewayID: sessionPI, PaymentID: sessionPayment, Status: payments.StatusSucceeded,
+				Account: "user-42", Reference: "order:672627:p0o9i8", Amount: usd(2500)}},
+			[]payments.Entry{{Gateway: "stripe", Kind: payments.KindCharge, GatewayRef: sessionPI, GatewayPaymentID: sessionPI,
+				Account: "user-42", Reference: "order:672627:p0o9i8", Amount: usd(2500), OccurredAt: at(1703260125)}}, ""},
+		{"checkout.session.completed.payment_link", // the account from client_reference_id
+			[]payments.PaymentUpdate{{GatewayID: "pi_3OQaIcJN5vQBdWEx0Vb7Kq2s", Status: payments.StatusSucceeded,
+				Account: "user-77", Amount: eur(1500)}},
+			[]payments.Entry{{Gateway: "stripe", Kind: payments.KindCharge, GatewayRef: "pi_3OQaIcJN5vQBdWEx0Vb7Kq2s",
+				GatewayPaymentID: "pi_3OQaIcJN5vQBdWEx0Vb7Kq2s", Account: "user-77", Amount: eur(1500), OccurredAt: at(1703261090)}}, ""},
+		{"checkout.session.async_payment_succeeded",
+			[]payments.PaymentUpdate{{GatewayID: "pi_3OQaYdJN5vQBdWEx1Pn3Gr8t", PaymentID: "pay_6f5e4d3c2b1a0f9e8d7c6b5a",
+				Status: payments.StatusSucceeded, Account: "user-5", Reference: "topup:5:r4e3w2", Amount: eur(4000)}},
+			[]payments.Entry{{Gateway: "stripe", Kind: payments.KindCharge, GatewayRef: "pi_3OQaYdJN5vQBdWEx1Pn3Gr8t",
+				GatewayPaymentID: "pi_3OQaYdJN5vQBdWEx1Pn3Gr8t", Account: "user-5", Reference: "topup:5:r4e3w2",
+				Amount: eur(4000), OccurredAt: at(1703434800)}}, ""},
+		{"checkout.session.async_payment_failed",
+			[]payments.PaymentUpdate{{GatewayID: "pi_3OQaYdJN5vQBdWEx1Pn3Gr8t", PaymentID: "pay_6f5e4d3c2b1a0f9e8d7c6b5a",
+				Status: payments.StatusFailed, Account: "user-5", Reference: "topup:5:r4e3w2", Amount: eur(4000)}}, nil, ""},
+		{"checkout.session.expired", // before any PaymentIntent: matched by the payment id alone
+			[]payments.PaymentUpdate{{PaymentID: "pay_7a6b5c4d3e2f1a0b9c8d7e6f", Status: payments.StatusExpired,
+				Account: "user-9", Amount: usd(1200)}}, nil, ""},
 		{"customer.created", nil, nil, "event type customer.created is not acted on"},
 	}
 	g := newGateway(t)
@@ -179,4 +204,50 @@ func TestGatewayNameInEntries(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "stripe-eu", g.Name())
 	assert.Equal(t, "stripe-eu", c.Entries[0].Gateway)
+}
+
+// TestChargeRefundedWithoutListing: a charge.refunded event at 2023-10-16
+// lists no refunds. A Gateway without a key cannot itemize them and
+// refuses the event, saying how to fix it, rather than record a status
+// that looks like the refund was booked; one whose host turned listing
+// off moves only the status.
+func TestChargeRefundedWithoutListing(t *testing.T) {
+	_, err := newGateway(t).ParseWebhook(t.Context(), event(t, "charge.refunded.unlisted"))
+	require.ErrorIs(t, err, payments.ErrInvalidInput)
+	require.NotErrorIs(t, err, payments.ErrUnauthenticated)
+	for _, want := range []string{"^stripe: ", chargeID, "25.00 USD", "could not be itemized", "STRIPE_SECRET_KEY", "Config.SecretKey", "replay", "DisableRefundListing"} {
+		assert.Regexp(t, want, err.Error())
+	}
+
+	off := newGateway(t, func(c *stripe.Config) { c.DisableRefundListing = true })
+	c, err := off.ParseWebhook(t.Context(), event(t, "charge.refunded.unlisted"))
+	require.NoError(t, err)
+	assert.Equal(t, []payments.PaymentUpdate{{GatewayID: piID, PaymentID: paymentID, Status: payments.StatusRefunded,
+		Account: "user-42", Reference: reference}}, c.Payments)
+	assert.Empty(t, c.Entries)
+	assert.Contains(t, c.Note, "DisableRefundListing")
+
+	// An event that lists its refunds (an older API version's) needs no key.
+	c, err = newGateway(t).ParseWebhook(t.Context(), event(t, "charge.refunded"))
+	require.NoError(t, err)
+	assert.Len(t, c.Entries, 2)
+}
+
+// TestCheckoutSessionsOfOtherModes: a subscription's or a setup's session
+// moves no money here.
+func TestCheckoutSessionsOfOtherModes(t *testing.T) {
+	for _, mode := range []string{"subscription", "setup"} {
+		body := edit(t, fixture(t, "checkout.session.completed"), func(ev map[string]any) { object(ev)["mode"] = mode })
+		c, err := newGateway(t).ParseWebhook(t.Context(), signed(body, testSecret, time.Now()))
+		require.NoError(t, err)
+		assert.True(t, c.Empty(), mode)
+		assert.Contains(t, c.Note, mode+" mode")
+	}
+	// A Payment Link's session that expired before anyone paid names
+	// nothing to record.
+	body := edit(t, fixture(t, "checkout.session.expired"), func(ev map[string]any) { object(ev)["metadata"] = map[string]any{} })
+	c, err := newGateway(t).ParseWebhook(t.Context(), signed(body, testSecret, time.Now()))
+	require.NoError(t, err)
+	assert.True(t, c.Empty())
+	assert.Contains(t, c.Note, "nothing to record")
 }

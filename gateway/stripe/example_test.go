@@ -36,6 +36,36 @@ func ExampleNew() {
 	paymentswebhook.Mount(mux, svc)
 }
 
+// A host moving from an endpoint that sends only
+// payment_intent.amount_capturable_updated, charge.refunded and
+// review.closed turns on capture after review: authorizations are captured
+// once no Radar review holds them, and booked from the capture. With the
+// key, refunds made in the Dashboard are itemized from charge.refunded.
+func ExampleNew_captureAfterReview() {
+	g, err := stripe.New(stripe.Config{
+		SecretKey:          os.Getenv("STRIPE_SECRET_KEY"),
+		WebhookSecrets:     []string{os.Getenv("STRIPE_WEBHOOK_SECRET")},
+		CaptureAfterReview: true,
+		// Checkouts with a return URL get a hosted Checkout Session.
+		HostedCheckout: true,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	svc, err := payments.New(memory.New(), payments.WithGateway(g))
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := svc.Checkout(context.Background(), "stripe", payments.CheckoutRequest{
+		Account: "user-42", Amount: payments.Money{Amount: 2500, Currency: "USD"}, Capture: payments.CaptureManual,
+		ReturnURL: "https://shop.example/thanks", CancelURL: "https://shop.example/cart",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("pay at", p.RedirectURL)
+}
+
 // ParseWebhook verifies an event and says what it means for the ledger; the
 // Service records it. webhook.GenerateTestSignedPayload signs the way Stripe
 // does, for tests.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -24,17 +25,26 @@ import (
 // canceling one that succeeded, refunding more than is left. It honours
 // idempotency keys as Stripe does (https://docs.stripe.com/api/idempotent_requests):
 // the same key with the same parameters gets the first answer, with other
-// parameters an idempotency_error. And it can be told to fail.
+// parameters an idempotency_error, and one that arrives while the first is
+// still executing a 409 (idempotency_key_in_use), saving no answer for it;
+// Delay makes every keyed request execute that long, so concurrent ones
+// meet. It keeps Radar reviews of intents and hosted Checkout Sessions,
+// and can be told to fail.
 type fakeAPI struct {
 	*httptest.Server
 	mu           sync.Mutex
 	intents      map[string]map[string]any
 	refunds      []map[string]any
+	reviews      map[string]map[string]any
+	sessions     map[string]map[string]any
 	byKey        map[string]keyedAnswer
+	inFlight     map[string]bool
+	delay        time.Duration
 	refundStatus string     // status of new refunds; "succeeded" by default
 	fail         *fakeError // answer of the next call, once
 	seq          int
-	calls        []string // "POST /v1/… key=…"
+	calls        []string // "POST /v1/… key=…", every request
+	executed     []string // "POST /v1/… key=…", the requests that ran: no replays, no refusals of a key in use
 }
 
 // keyedAnswer is the first request made with an idempotency key and what
@@ -47,18 +57,32 @@ type keyedAnswer struct {
 type fakeError struct {
 	status int
 	body   string
+	on     string         // "METHOD /v1/path" it answers; "" for any
+	then   func(*fakeAPI) // run, under the lock, when it is answered
 }
 
 func newFakeAPI(t *testing.T) *fakeAPI {
-	f := &fakeAPI{intents: map[string]map[string]any{}, byKey: map[string]keyedAnswer{}, refundStatus: "succeeded"}
+	f := &fakeAPI{intents: map[string]map[string]any{}, reviews: map[string]map[string]any{}, sessions: map[string]map[string]any{},
+		byKey: map[string]keyedAnswer{}, inFlight: map[string]bool{}, refundStatus: "succeeded"}
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.Close)
 	return f
 }
 
-func (f *fakeAPI) failNext(status int, body string) {
+func (f *fakeAPI) failNext(status int, body string) { f.failNextOn("", status, body, nil) }
+
+// failNextOn answers the next request to on ("POST /v1/…") with status and
+// body, running then first.
+func (f *fakeAPI) failNextOn(on string, status int, body string, then func(*fakeAPI)) {
 	f.mu.Lock()
-	f.fail = &fakeError{status, body}
+	f.fail = &fakeError{status: status, body: body, on: on, then: then}
+	f.mu.Unlock()
+}
+
+// setDelay makes every keyed request take d to execute.
+func (f *fakeAPI) setDelay(d time.Duration) {
+	f.mu.Lock()
+	f.delay = d
 	f.mu.Unlock()
 }
 
@@ -76,14 +100,23 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Request-Id", "req_fake")
 	w.Header().Set("Stripe-Should-Retry", "false") // stripe-go would retry a 5xx
-	if f.fail != nil {
-		w.WriteHeader(f.fail.status)
-		fmt.Fprint(w, f.fail.body)
+	if fail := f.fail; fail != nil && (fail.on == "" || fail.on == r.Method+" "+r.URL.Path) {
 		f.fail = nil
+		if fail.then != nil {
+			fail.then(f)
+		}
+		w.WriteHeader(fail.status)
+		fmt.Fprint(w, fail.body)
 		return
 	}
 	_ = r.ParseForm()
 	request := r.Method + " " + r.URL.Path + "?" + r.Form.Encode()
+	if key != "" && f.inFlight[key] {
+		w.WriteHeader(http.StatusConflict)
+		_, _ = w.Write(stripeError("invalid_request_error", "idempotency_key_in_use",
+			"There is currently another in-progress request using this Stripe-Idempotency-Key. Please try again later."))
+		return
+	}
 	if prev, ok := f.byKey[key]; ok && key != "" {
 		if prev.request != request {
 			w.WriteHeader(http.StatusBadRequest)
@@ -94,6 +127,14 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(prev.body)
 		return
 	}
+	if key != "" && f.delay > 0 {
+		f.inFlight[key] = true
+		f.mu.Unlock()
+		time.Sleep(f.delay)
+		f.mu.Lock()
+		delete(f.inFlight, key)
+	}
+	f.executed = append(f.executed, r.Method+" "+r.URL.Path+" key="+key)
 	obj, code := f.route(r)
 	body, _ := json.Marshal(obj)
 	// Stripe saves what an endpoint answered once it began executing; the
@@ -113,6 +154,20 @@ func (f *fakeAPI) route(r *http.Request) (any, int) {
 		return map[string]any{"object": "balance", "available": []any{}, "pending": []any{}}, http.StatusOK
 	case r.Method == http.MethodPost && path == "payment_intents":
 		return f.createIntent(r), http.StatusOK
+	case r.Method == http.MethodGet && len(parts) == 2 && parts[0] == "payment_intents":
+		pi, ok := f.intents[parts[1]]
+		if !ok {
+			return missing(parts[1]), http.StatusNotFound
+		}
+		return f.expanded(pi, slices.Collect(maps.Values(prefixed(r, "expand[")))), http.StatusOK
+	case r.Method == http.MethodGet && len(parts) == 2 && parts[0] == "reviews":
+		re, ok := f.reviews[parts[1]]
+		if !ok {
+			return missing(parts[1]), http.StatusNotFound
+		}
+		return re, http.StatusOK
+	case r.Method == http.MethodPost && path == "checkout/sessions":
+		return f.createSession(r), http.StatusOK
 	case r.Method == http.MethodPost && len(parts) == 3 && parts[0] == "payment_intents":
 		pi, ok := f.intents[parts[1]]
 		if !ok {
@@ -315,14 +370,126 @@ func formInt(r *http.Request, name string, def int64) int64 {
 	return def
 }
 
-func metadata(r *http.Request) map[string]string {
+func metadata(r *http.Request) map[string]string { return prefixed(r, "metadata[") }
+
+// prefixed returns the form's map parameter whose keys start with prefix,
+// "metadata[" for metadata[k]=v.
+func prefixed(r *http.Request, prefix string) map[string]string {
 	md := map[string]string{}
 	for k, v := range r.Form {
-		if name, ok := strings.CutPrefix(k, "metadata["); ok {
+		if name, ok := strings.CutPrefix(k, prefix); ok {
 			md[strings.TrimSuffix(name, "]")] = v[0]
 		}
 	}
 	return md
+}
+
+// expanded returns a copy of the intent with the fields asked for
+// expanded; the fake expands only review (latest_charge stays as it is).
+func (f *fakeAPI) expanded(pi map[string]any, expand []string) map[string]any {
+	out := maps.Clone(pi)
+	if id, ok := out["review"].(string); ok && slices.Contains(expand, "review") {
+		out["review"] = maps.Clone(f.reviews[id])
+	}
+	return out
+}
+
+// openReview has Radar place an intent in review, as a rule does when the
+// payment is authorized.
+func (f *fakeAPI) openReview(t *testing.T, intentID string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	pi := f.intents[intentID]
+	require.NotNil(t, pi, intentID)
+	f.seq++
+	id := fmt.Sprintf("prv_fake%d", f.seq)
+	f.reviews[id] = map[string]any{
+		"id": id, "object": "review", "open": true, "opened_reason": "rule", "reason": "rule", "closed_reason": nil,
+		"payment_intent": intentID, "charge": chargeOf(intentID), "created": int64(1703175370), "livemode": false,
+	}
+	pi["review"] = id
+	return id
+}
+
+// closeReview closes an intent's review as the Dashboard does, and returns
+// the review as its review.closed event carries it. Closing it as anything
+// but approved from the Dashboard's Cancel button would also cancel the
+// intent; this leaves that to the driver, as an API close would.
+func (f *fakeAPI) closeReview(t *testing.T, intentID, reason string) map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id, _ := f.intents[intentID]["review"].(string)
+	re := f.reviews[id]
+	require.NotNil(t, re, "no review of %s", intentID)
+	re["open"], re["reason"], re["closed_reason"] = false, reason, reason
+	return maps.Clone(re)
+}
+
+// createSession creates a hosted Checkout Session in payment mode, as
+// Stripe does at 2023-10-16: without a PaymentIntent until it is paid.
+func (f *fakeAPI) createSession(r *http.Request) map[string]any {
+	f.seq++
+	id := fmt.Sprintf("cs_test_fake%d", f.seq)
+	amount := formInt(r, "line_items[0][price_data][unit_amount]", 0) * formInt(r, "line_items[0][quantity]", 1)
+	s := map[string]any{
+		"id": id, "object": "checkout.session", "mode": r.Form.Get("mode"), "status": "open", "payment_status": "unpaid",
+		"amount_total": amount, "amount_subtotal": amount, "currency": r.Form.Get("line_items[0][price_data][currency]"),
+		"client_reference_id": r.Form.Get("client_reference_id"), "metadata": metadata(r), "payment_intent": nil,
+		"success_url": r.Form.Get("success_url"), "cancel_url": r.Form.Get("cancel_url"),
+		"url": "https://checkout.stripe.com/c/pay/" + id, "created": int64(1703260000), "livemode": false,
+		// What the session's PaymentIntent will be created with; Stripe
+		// keeps it to itself.
+		"_capture_method": r.Form.Get("payment_intent_data[capture_method]"), "_intent_metadata": prefixed(r, "payment_intent_data[metadata]["),
+	}
+	f.sessions[id] = s
+	return publicSession(s)
+}
+
+// paySession has the customer pay a session: Stripe creates its
+// PaymentIntent with payment_intent_data, succeeded (or awaiting capture
+// for manual capture), and completes the session. It returns the session
+// as checkout.session.completed carries it, and the intent's id.
+func (f *fakeAPI) paySession(t *testing.T, sessionID string) (map[string]any, string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.sessions[sessionID]
+	require.NotNil(t, s, sessionID)
+	f.seq++
+	id := fmt.Sprintf("pi_fake%d", f.seq)
+	pi := map[string]any{
+		"id": id, "object": "payment_intent", "amount": s["amount_total"], "currency": s["currency"],
+		"capture_method": s["_capture_method"], "metadata": s["_intent_metadata"], "status": "succeeded",
+		"amount_received": s["amount_total"], "amount_capturable": int64(0), "created": int64(1703260100), "livemode": false,
+	}
+	s["payment_status"] = "paid"
+	if pi["capture_method"] == "manual" {
+		pi["status"], pi["amount_received"], pi["amount_capturable"] = "requires_capture", int64(0), s["amount_total"]
+		s["payment_status"] = "unpaid"
+	}
+	f.intents[id] = pi
+	s["payment_intent"], s["status"], s["url"] = id, "complete", nil
+	return publicSession(s), id
+}
+
+// publicSession is a session without the fake's own fields.
+func publicSession(s map[string]any) map[string]any {
+	out := maps.Clone(s)
+	maps.DeleteFunc(out, func(k string, _ any) bool { return strings.HasPrefix(k, "_") })
+	return out
+}
+
+// session returns the session the fake holds, with its hidden fields.
+func (f *fakeAPI) session(id string) map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.sessions[id])
+}
+
+// executedCalls returns the requests that ran at the fake.
+func (f *fakeAPI) executedCalls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.executed...)
 }
 
 func (f *fakeAPI) callLog() []string {

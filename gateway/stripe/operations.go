@@ -21,6 +21,10 @@ import (
 // the idempotency key, so a retried checkout returns the same intent. The
 // client confirms it with Checkout.ClientSecret (Stripe.js, the mobile SDKs);
 // ReturnURL and CancelURL are the client's to pass at confirmation.
+//
+// With Config.HostedCheckout, a request with a ReturnURL gets a hosted
+// Checkout Session instead (see createSession): the customer pays at
+// Checkout.RedirectURL.
 func (g *Gateway) CreateCheckout(ctx context.Context, req payments.CheckoutRequest) (*payments.Checkout, error) {
 	api, err := g.client("checkout", req.PaymentID)
 	if err != nil {
@@ -41,6 +45,9 @@ func (g *Gateway) CreateCheckout(ctx context.Context, req payments.CheckoutReque
 	setIf(md, MetadataAccount, req.Account)
 	setIf(md, MetadataReference, req.Reference)
 	setIf(md, MetadataPaymentID, req.PaymentID)
+	if g.hosted && req.ReturnURL != "" {
+		return g.createSession(ctx, api, req, amount, currency, captureMethod, md)
+	}
 	params := &stripego.PaymentIntentParams{
 		Amount:        stripego.Int64(amount),
 		Currency:      stripego.String(currency),

@@ -70,6 +70,9 @@ func TestAgainstStripeMock(t *testing.T) {
 	t.Run("health", m.health)
 	t.Run("two keys in one process", m.twoKeys)
 	t.Run("list refunds of a charge.refunded event", m.listRefunds)
+	t.Run("hosted checkout session", m.hostedCheckout)
+	t.Run("capture after review reads the intent and its review", m.captureAfterReview)
+	t.Run("a checkout session's PaymentIntent is read", m.sessionIntent)
 	t.Run("unknown route is an error", m.unknownRoute)
 }
 
@@ -85,7 +88,6 @@ var mockPayment = payments.Payment{ID: "pay_mock1", GatewayID: piID, Account: "u
 func (m *stripeMock) gateway(t *testing.T, name, key string) *stripe.Gateway {
 	return newGateway(t, func(c *stripe.Config) {
 		c.Name, c.SecretKey, c.BaseURL, c.HTTPClient = name, key, m.base, &http.Client{Transport: m.rec}
-		c.ListRefunds = true
 	})
 }
 
@@ -233,6 +235,9 @@ func TestAPIErrors(t *testing.T) {
 			`{"error":{"type":"invalid_request_error","message":"Invalid API Key provided: sk_test_****1234"}}`,
 			nil, ""},
 		{"stripe down", http.StatusInternalServerError, `{"error":{"type":"api_error","message":"Something went wrong."}}`, nil, ""},
+		{"same key in flight", http.StatusConflict,
+			`{"error":{"type":"invalid_request_error","code":"idempotency_key_in_use","message":"There is currently another in-progress request using this Stripe-Idempotency-Key. Please try again later."}}`,
+			nil, ""},
 	}
 	api := newFakeAPI(t)
 	g := newGateway(t, func(c *stripe.Config) { c.SecretKey, c.BaseURL = "sk_test_1234", api.URL })

@@ -73,14 +73,13 @@ func (g *Gateway) appendRefund(c *payments.Changes, r *stripego.Refund, paymentI
 // chargeRefundedChanges reports a charge.refunded event: the payment is
 // refunded when amount_refunded reaches amount_captured, partially refunded
 // before that. amount_refunded is cumulative, so it is never recorded
-// itself: each succeeded refund in charge.refunds.data is recorded under its
-// own id, which makes a refund seen here and in refund events one entry.
+// itself: each succeeded refund of the charge is recorded under its own id,
+// with its own amount, which makes a refund seen here and in refund events
+// or Refund's answer one entry.
 //
 // From API version 2022-11-15 the charge in this event no longer includes
-// its refunds (https://docs.stripe.com/changelog/2022-11-15/deprecates-charges-auto-expand):
-// with Config.ListRefunds they are listed through the API; without, the
-// event only moves the payment's status, and refunds reach the ledger
-// through Refund's answer and the refund events.
+// its refunds (https://docs.stripe.com/changelog/2022-11-15/deprecates-charges-auto-expand),
+// so they are listed through the API (see Config.DisableRefundListing).
 func (g *Gateway) chargeRefundedChanges(ctx context.Context, c *payments.Changes, ch *stripego.Charge, at time.Time) error {
 	paymentID := chargedPayment(ch)
 	if paymentID == "" {
@@ -103,7 +102,7 @@ func (g *Gateway) chargeRefundedChanges(ctx context.Context, c *payments.Changes
 		return err
 	}
 	if !listed {
-		c.Note = "charge " + ch.ID + " lists no refunds; they are recorded from refund events"
+		c.Note = "charge " + ch.ID + " lists no refunds, and refund listing is off (DisableRefundListing): only the status moves"
 		return nil
 	}
 	for _, r := range refunds {
@@ -121,17 +120,35 @@ func (g *Gateway) chargeRefundedChanges(ctx context.Context, c *payments.Changes
 }
 
 // chargeRefunds returns the refunds the charge lists or, when it lists none
-// or only the first page and Config.ListRefunds is set, every refund of the
-// charge from the API. listed is false when neither has them.
+// or only the first page, every refund of the charge from the API. listed
+// is false when refund listing is off and the charge has none.
+//
+// A Gateway without a key cannot list them, and refuses the event: a
+// refund it cannot itemize has no id to be recorded under, and recording
+// only the status would look like success while the money stays where it
+// was. The refusal is journaled as a rejected, verified notification with
+// this error as its detail, so it can be replayed once the key is set.
 func (g *Gateway) chargeRefunds(ctx context.Context, ch *stripego.Charge) (refunds []*stripego.Refund, listed bool, err error) {
-	if !g.listRefs || ch.ID == "" {
+	if ch.Refunds != nil && !ch.Refunds.HasMore {
+		return ch.Refunds.Data, true, nil // an event rendered for an API version before 2022-11-15
+	}
+	switch {
+	case g.noListing:
 		if ch.Refunds == nil {
 			return nil, false, nil
 		}
 		return ch.Refunds.Data, true, nil
-	}
-	if ch.Refunds != nil && !ch.Refunds.HasMore {
-		return ch.Refunds.Data, true, nil
+	case ch.ID == "":
+		return nil, false, fmt.Errorf("charge without id: its refunds cannot be listed: %w", payments.ErrInvalidInput)
+	case g.api == nil:
+		refunded := fmt.Sprintf("%d %s", ch.AmountRefunded, ch.Currency)
+		if m, err := fromStripe(ch.AmountRefunded, ch.Currency); err == nil {
+			refunded = m.String()
+		}
+		return nil, false, fmt.Errorf("charge %s was refunded (%s in all), but the refund could not be itemized: "+
+			"the gateway has no API key to list the charge's refunds with; set STRIPE_SECRET_KEY (Config.SecretKey) "+
+			"and replay this notification, or set DisableRefundListing if refunds reach the ledger otherwise: %w",
+			ch.ID, refunded, payments.ErrInvalidInput)
 	}
 	params := &stripego.RefundListParams{Charge: stripego.String(ch.ID)}
 	params.Context = ctx

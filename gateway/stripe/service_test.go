@@ -238,14 +238,15 @@ func TestPartialCaptureAndCancelThroughService(t *testing.T) {
 	assert.Equal(t, "abandoned", api.intent(q.GatewayID)["cancellation_reason"], "the reason reaches Stripe")
 }
 
-// TestDashboardRefundWithListRefunds: a refund made outside the driver
-// reaches the ledger through charge.refunded only when the driver may list
-// the charge's refunds; a refund made through Refund is then a duplicate.
-func TestDashboardRefundWithListRefunds(t *testing.T) {
-	for _, list := range []bool{false, true} {
+// TestDashboardRefundListing: a refund made outside the driver reaches the
+// ledger through charge.refunded because a Gateway with a key lists the
+// charge's refunds by default; a refund made through Refund is then a
+// duplicate. With DisableRefundListing only the status moves.
+func TestDashboardRefundListing(t *testing.T) {
+	for _, disabled := range []bool{false, true} {
 		api := newFakeAPI(t)
 		h := newHarness(t, newGateway(t, func(c *stripe.Config) {
-			c.SecretKey, c.BaseURL, c.ListRefunds = "sk_test_123", api.URL, list
+			c.SecretKey, c.BaseURL, c.DisableRefundListing = "sk_test_123", api.URL, disabled
 		}))
 		p, err := h.svc.Checkout(t.Context(), "stripe", payments.CheckoutRequest{Account: "user-42", Amount: usd(2500)})
 		require.NoError(t, err)
@@ -261,11 +262,12 @@ func TestDashboardRefundWithListRefunds(t *testing.T) {
 		})
 		assert.Equal(t, payments.OutcomeRecorded, h.deliver(signed(refunded, testSecret, time.Now())))
 		assert.Equal(t, payments.StatusPartiallyRefunded, h.status(p.GatewayID))
-		if list {
+		if disabled {
+			assert.Equal(t, int64(2500-500), h.balance("user-42"), "with listing off only the status moves")
+			assert.NotContains(t, api.callLog(), "GET /v1/refunds key=")
+		} else {
 			assert.Equal(t, int64(2500-500-700), h.balance("user-42"), "the Dashboard refund is listed and recorded")
 			assert.Contains(t, api.callLog(), "GET /v1/refunds key=")
-		} else {
-			assert.Equal(t, int64(2500-500), h.balance("user-42"), "without ListRefunds only the status moves")
 		}
 	}
 }

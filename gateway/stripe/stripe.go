@@ -4,29 +4,35 @@
 // Payments are PaymentIntents. CreateCheckout creates one with the library's
 // account, reference and payment id in its metadata (MetadataAccount,
 // MetadataReference, MetadataPaymentID), which is how notifications are
-// matched back to payments and accounts; Capture, Cancel and Refund act on
-// it, each sending the Service's idempotency key as Stripe's
+// matched back to payments and accounts — or, with Config.HostedCheckout and
+// a return URL, a hosted Checkout Session whose PaymentIntent carries the
+// same metadata (see CreateCheckout). Capture, Cancel and Refund act on the
+// PaymentIntent, each sending the Service's idempotency key as Stripe's
 // Idempotency-Key so that a retried call is Stripe's first answer, and
-// refusing any operation extension (the driver defines none);
-// CheckHealth reads the balance. Every call goes through a client that
-// belongs to this Gateway — never stripe-go's global key or backend — so two
-// Gateways with different keys (two Stripe accounts, or test and live mode)
-// work side by side in one process.
+// refusing any operation extension (the driver defines none); CheckHealth
+// reads the balance. Every call goes through a client that belongs to this
+// Gateway — never stripe-go's global key or backend — so two Gateways with
+// different keys (two Stripe accounts, or test and live mode) work side by
+// side in one process.
 //
 // Webhooks are verified with stripe-go's webhook package against every
 // configured signing secret (several during a rotation), within a time
 // tolerance. Events must be rendered for API version 2023-10-16: Stripe
 // renders each event for the API version of the webhook endpoint it is sent
 // to, and the structs that decode them are generated for that version (see
-// Config.IgnoreAPIVersionMismatch). ParseWebhook calls Stripe's API only
-// when Config.ListRefunds is set.
+// Config.IgnoreAPIVersionMismatch). ParseWebhook calls Stripe's API for
+// three things only: to itemize a charge.refunded event's refunds (by
+// default whenever the Gateway has a key), to read a Checkout Session's
+// PaymentIntent, and, with Config.CaptureAfterReview, to capture or cancel
+// authorizations as Radar reviews allow (see Config.CaptureAfterReview).
 //
 // The ledger is keyed so that every path that reports the same money yields
 // the same entry: a charge is keyed by its PaymentIntent id, a refund by its
 // refund id, a chargeback and its reversal by the dispute id. A Capture's
-// answer and the payment_intent.succeeded event that follows it are one
-// entry; a refund seen through Refund, refund.updated and charge.refunded is
-// one entry.
+// answer, a capture made for CaptureAfterReview, a Checkout Session's
+// completion and the payment_intent.succeeded event that follows any of
+// them are one entry; a refund seen through Refund, refund.updated and
+// charge.refunded is one entry.
 //
 // The driver implements payments.Gateway, payments.HeaderNamer,
 // payments.CheckoutCreator, payments.Capturer, payments.Canceler,
@@ -111,16 +117,41 @@ type Config struct {
 	// webhook endpoint's version instead where you can
 	// (https://docs.stripe.com/webhooks/versioning).
 	IgnoreAPIVersionMismatch bool
-	// ListRefunds makes ParseWebhook list a charge's refunds through the API
-	// (one call) when a charge.refunded event does not include them, which
-	// from API version 2022-11-15 it never does. Without it, a refund made
-	// outside Refund — in the Dashboard, by another system — only moves the
-	// payment's status: at 2023-10-16 Stripe sends refund.created and
-	// refund.updated only for refunds without a charge
+	// DisableRefundListing stops ParseWebhook from itemizing a
+	// charge.refunded event through the API. From API version 2022-11-15
+	// the charge in that event no longer includes its refunds, so by
+	// default the driver lists them (one call, GET /v1/refunds?charge=…)
+	// and records each succeeded one under its own id. That is the only
+	// way a refund made outside Refund — in the Dashboard, by another
+	// system — reaches the ledger: at 2023-10-16 Stripe sends refund.created
+	// and refund.updated only for refunds without a charge
 	// (https://docs.stripe.com/changelog/acacia/2024-10-28/refund-webhook-update),
-	// and charge.refund.updated only when a refund changes later. It needs
-	// SecretKey; a failed call fails the notification, which Stripe retries.
-	ListRefunds bool
+	// and charge.refund.updated only when a refund changes later. A failed
+	// call fails the notification, which Stripe retries. A Gateway without
+	// a SecretKey cannot list: it refuses such an event (journaled as
+	// rejected, with why and how to fix it) rather than record a refund
+	// without its money. Set DisableRefundListing only when refunds reach
+	// the ledger otherwise; charge.refunded then moves only the payment's
+	// status.
+	DisableRefundListing bool
+	// CaptureAfterReview turns on the policy of a backend that takes card
+	// payments with manual capture and lets Radar decide
+	// (https://docs.stripe.com/radar/reviews/auth-and-capture): on
+	// payment_intent.amount_capturable_updated for a manual-capture
+	// PaymentIntent, ParseWebhook reads the intent (with its review) and
+	// captures it unless a review is open; on review.closed it captures an
+	// intent whose review was approved and cancels one whose review closed
+	// as refunded, refunded_as_fraud or disputed. The capture is booked
+	// from Stripe's answer, keyed as payment_intent.succeeded's charge is,
+	// so that event is a duplicate. It needs SecretKey. See
+	// Gateway.ParseWebhook for how a capture is made once, and retried.
+	CaptureAfterReview bool
+	// HostedCheckout makes CreateCheckout create a hosted Checkout Session
+	// (https://docs.stripe.com/payments/checkout) for every request with a
+	// ReturnURL, and return its URL as the payment's RedirectURL. Requests
+	// without a ReturnURL still get a bare PaymentIntent, confirmed by the
+	// client with its client secret.
+	HostedCheckout bool
 	// BaseURL replaces https://api.stripe.com, for tests against stripe-mock
 	// or a recorded fake.
 	BaseURL string
@@ -137,7 +168,9 @@ type Gateway struct {
 	secrets   []string
 	tolerance time.Duration
 	ignoreVer bool
-	listRefs  bool
+	noListing bool        // DisableRefundListing
+	capture   bool        // CaptureAfterReview
+	hosted    bool        // HostedCheckout
 	livemode  *bool       // from the key's prefix; nil when unknown
 	api       *client.API // nil without a SecretKey
 	log       *slog.Logger
@@ -175,8 +208,8 @@ func New(cfg Config) (*Gateway, error) {
 	if strings.HasPrefix(cfg.SecretKey, "pk_") {
 		return invalid("SecretKey is a publishable key (pk_…): use a secret (sk_…) or restricted (rk_…) key")
 	}
-	if cfg.ListRefunds && cfg.SecretKey == "" {
-		return invalid("ListRefunds needs a SecretKey")
+	if cfg.CaptureAfterReview && cfg.SecretKey == "" {
+		return invalid("CaptureAfterReview needs a SecretKey to capture and cancel with")
 	}
 	if cfg.Tolerance < 0 {
 		return invalid("negative Tolerance %s", cfg.Tolerance)
@@ -186,7 +219,9 @@ func New(cfg Config) (*Gateway, error) {
 		secrets:   append([]string(nil), cfg.WebhookSecrets...),
 		tolerance: cfg.Tolerance,
 		ignoreVer: cfg.IgnoreAPIVersionMismatch,
-		listRefs:  cfg.ListRefunds,
+		noListing: cfg.DisableRefundListing,
+		capture:   cfg.CaptureAfterReview,
+		hosted:    cfg.HostedCheckout,
 		log:       cfg.Logger,
 	}
 	if g.name == "" {

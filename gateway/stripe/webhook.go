@@ -31,7 +31,19 @@ import (
 //     Event types the driver does not act on return empty Changes with a
 //     Note, which the Service journals as ignored and answers 2xx.
 //
-// It calls Stripe's API only for Config.ListRefunds.
+// It calls Stripe's API for three things, each with the Gateway's
+// SecretKey: to itemize charge.refunded (unless
+// Config.DisableRefundListing), to read a Checkout Session's PaymentIntent,
+// and, under Config.CaptureAfterReview, to capture or cancel an
+// authorization. Those captures and cancels are made once: each carries the
+// idempotency key the Service sends for the same operation on the same
+// payment (its payment id and ":capture" or ":cancel"), so concurrent
+// deliveries, redeliveries, replays and the host's own Capture are one
+// request at Stripe, and an intent that no longer awaits capture is
+// reported as it is, never captured again. When Stripe cannot be reached,
+// or answers 409 for a concurrent request with the same key, ParseWebhook
+// fails: the webhook is answered 500 and Stripe delivers the event again,
+// and the journal keeps it as failed for Service.Replay.
 func (g *Gateway) ParseWebhook(ctx context.Context, req *payments.WebhookRequest) (*payments.Changes, error) {
 	if err := g.verify(req); err != nil {
 		return nil, err

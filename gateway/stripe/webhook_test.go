@@ -25,7 +25,7 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"API key as webhook secret", stripe.Config{WebhookSecrets: []string{"sk_test_123"}}},
 		{"publishable key", stripe.Config{SecretKey: "pk_test_123", WebhookSecrets: []string{testSecret}}},
 		{"negative tolerance", stripe.Config{WebhookSecrets: []string{testSecret}, Tolerance: -time.Second}},
-		{"ListRefunds without a key", stripe.Config{WebhookSecrets: []string{testSecret}, ListRefunds: true}},
+		{"CaptureAfterReview without a key", stripe.Config{WebhookSecrets: []string{testSecret}, CaptureAfterReview: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
