@@ -33,7 +33,7 @@ func (g *Gateway) translate(ctx context.Context, ev *stripego.Event) (*payments.
 		stripego.EventTypePaymentIntentCanceled:
 		var pi stripego.PaymentIntent
 		if err = decodeObject(ev, "payment_intent", &pi); err == nil {
-			err = g.intentChanges(c, &pi, intentStatus[ev.Type], at)
+			err = g.intentChanges(ctx, c, &pi, intentStatus[ev.Type], at)
 		}
 	case stripego.EventTypePaymentIntentAmountCapturableUpdated:
 		var pi stripego.PaymentIntent
@@ -97,13 +97,13 @@ func decodeObject(ev *stripego.Event, object string, v any) error {
 
 // intentChanges reports a PaymentIntent in the given status. A succeeded
 // intent also records its charge (see intentCharge).
-func (g *Gateway) intentChanges(c *payments.Changes, pi *stripego.PaymentIntent, status payments.Status, at time.Time) error {
+func (g *Gateway) intentChanges(ctx context.Context, c *payments.Changes, pi *stripego.PaymentIntent, status payments.Status, at time.Time) error {
 	upd, err := intentUpdate(pi, status)
 	if err != nil {
 		return err
 	}
 	c.Payments = append(c.Payments, upd)
-	charge, err := g.intentCharge(pi, status, upd.Account, upd.Reference, at)
+	charge, err := g.intentCharge(ctx, pi, status, upd.Account, upd.Reference, at)
 	if err != nil || charge == nil {
 		return err
 	}
@@ -138,8 +138,9 @@ func intentUpdate(pi *stripego.PaymentIntent, status payments.Status) (payments.
 // keyed by the intent's id. An intent captures at most once, and Capture's
 // answer, a capture for CaptureAfterReview, a Checkout Session's
 // completion and the payment_intent.succeeded event all carry that id, so
-// whichever arrives second is a duplicate.
-func (g *Gateway) intentCharge(pi *stripego.PaymentIntent, status payments.Status, account, reference string, at time.Time) (*payments.Entry, error) {
+// whichever arrives second is a duplicate. With a key, the charge carries
+// Stripe's settlement figures when it has them (see chargeSettlement).
+func (g *Gateway) intentCharge(ctx context.Context, pi *stripego.PaymentIntent, status payments.Status, account, reference string, at time.Time) (*payments.Entry, error) {
 	if status != payments.StatusSucceeded || pi.AmountReceived == 0 {
 		return nil, nil
 	}
@@ -150,6 +151,7 @@ func (g *Gateway) intentCharge(pi *stripego.PaymentIntent, status payments.Statu
 	return &payments.Entry{
 		Gateway: g.name, Kind: payments.KindCharge, GatewayRef: pi.ID, GatewayPaymentID: pi.ID,
 		Account: account, Reference: reference, Amount: received, OccurredAt: at,
+		Settlement: g.chargeSettlement(ctx, pi, received),
 	}, nil
 }
 

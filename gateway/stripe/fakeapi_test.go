@@ -29,7 +29,8 @@ import (
 // still executing a 409 (idempotency_key_in_use), saving no answer for it;
 // Delay makes every keyed request execute that long, so concurrent ones
 // meet. It keeps Radar reviews of intents and hosted Checkout Sessions,
-// and can be told to fail.
+// the charge each succeeded intent made and that charge's balance
+// transaction (settled as setSettlement says), and can be told to fail.
 type fakeAPI struct {
 	*httptest.Server
 	mu           sync.Mutex
@@ -37,6 +38,9 @@ type fakeAPI struct {
 	refunds      []map[string]any
 	reviews      map[string]map[string]any
 	sessions     map[string]map[string]any
+	charges      map[string]map[string]any
+	balanceTxns  map[string]map[string]any
+	settle       fakeSettlement // how new charges settle
 	byKey        map[string]keyedAnswer
 	inFlight     map[string]bool
 	delay        time.Duration
@@ -63,6 +67,7 @@ type fakeError struct {
 
 func newFakeAPI(t *testing.T) *fakeAPI {
 	f := &fakeAPI{intents: map[string]map[string]any{}, reviews: map[string]map[string]any{}, sessions: map[string]map[string]any{},
+		charges: map[string]map[string]any{}, balanceTxns: map[string]map[string]any{},
 		byKey: map[string]keyedAnswer{}, inFlight: map[string]bool{}, refundStatus: "succeeded"}
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.Close)
@@ -175,7 +180,11 @@ func (f *fakeAPI) route(r *http.Request) (any, int) {
 		}
 		switch parts[2] {
 		case "capture":
-			return capture(pi, r)
+			obj, code := f.capture(pi, r)
+			if code == http.StatusOK {
+				obj = f.expanded(pi, slices.Collect(maps.Values(prefixed(r, "expand["))))
+			}
+			return obj, code
 		case "cancel":
 			return cancel(pi, r)
 		}
@@ -185,6 +194,18 @@ func (f *fakeAPI) route(r *http.Request) (any, int) {
 			return missing(r.Form.Get("payment_intent")), http.StatusNotFound
 		}
 		return f.refund(pi, r)
+	case r.Method == http.MethodGet && len(parts) == 2 && parts[0] == "charges":
+		ch, ok := f.charges[parts[1]]
+		if !ok {
+			return missing(parts[1]), http.StatusNotFound
+		}
+		return f.expandedCharge(ch, slices.Contains(slices.Collect(maps.Values(prefixed(r, "expand["))), "balance_transaction")), http.StatusOK
+	case r.Method == http.MethodGet && len(parts) == 2 && parts[0] == "balance_transactions":
+		bt, ok := f.balanceTxns[parts[1]]
+		if !ok {
+			return missing(parts[1]), http.StatusNotFound
+		}
+		return bt, http.StatusOK
 	case r.Method == http.MethodGet && path == "refunds":
 		var data []any
 		for _, re := range f.refunds {
@@ -197,7 +218,7 @@ func (f *fakeAPI) route(r *http.Request) (any, int) {
 	return missing(path), http.StatusNotFound
 }
 
-func capture(pi map[string]any, r *http.Request) (any, int) {
+func (f *fakeAPI) capture(pi map[string]any, r *http.Request) (any, int) {
 	if pi["status"] != "requires_capture" {
 		return unexpectedState(pi, "captured", "requires_capture"), http.StatusBadRequest
 	}
@@ -208,6 +229,7 @@ func capture(pi map[string]any, r *http.Request) (any, int) {
 			fmt.Sprintf("The amount to capture (%d) must not exceed the amount capturable (%d).", amount, capturable)), http.StatusBadRequest
 	}
 	pi["status"], pi["amount_received"], pi["amount_capturable"] = "succeeded", amount, int64(0)
+	f.newCharge(pi, amount)
 	return pi, http.StatusOK
 }
 
@@ -309,6 +331,7 @@ func (f *fakeAPI) payReceived(t *testing.T, intentID string, received int64) map
 	if received >= 0 {
 		pi["amount_received"] = received
 	}
+	f.newCharge(pi, pi["amount_received"].(int64))
 	return maps.Clone(pi)
 }
 
@@ -385,11 +408,16 @@ func prefixed(r *http.Request, prefix string) map[string]string {
 }
 
 // expanded returns a copy of the intent with the fields asked for
-// expanded; the fake expands only review (latest_charge stays as it is).
+// expanded: review, latest_charge, and latest_charge.balance_transaction,
+// which expands latest_charge too, as at Stripe.
 func (f *fakeAPI) expanded(pi map[string]any, expand []string) map[string]any {
 	out := maps.Clone(pi)
 	if id, ok := out["review"].(string); ok && slices.Contains(expand, "review") {
 		out["review"] = maps.Clone(f.reviews[id])
+	}
+	withTxn := slices.Contains(expand, "latest_charge.balance_transaction")
+	if id, ok := out["latest_charge"].(string); ok && (withTxn || slices.Contains(expand, "latest_charge")) {
+		out["latest_charge"] = f.expandedCharge(f.charges[id], withTxn)
 	}
 	return out
 }
@@ -465,6 +493,8 @@ func (f *fakeAPI) paySession(t *testing.T, sessionID string) (map[string]any, st
 	if pi["capture_method"] == "manual" {
 		pi["status"], pi["amount_received"], pi["amount_capturable"] = "requires_capture", int64(0), s["amount_total"]
 		s["payment_status"] = "unpaid"
+	} else {
+		f.newCharge(pi, pi["amount_received"].(int64))
 	}
 	f.intents[id] = pi
 	s["payment_intent"], s["status"], s["url"] = id, "complete", nil

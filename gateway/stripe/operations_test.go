@@ -73,6 +73,7 @@ func TestAgainstStripeMock(t *testing.T) {
 	t.Run("hosted checkout session", m.hostedCheckout)
 	t.Run("capture after review reads the intent and its review", m.captureAfterReview)
 	t.Run("a checkout session's PaymentIntent is read", m.sessionIntent)
+	t.Run("payment_intent.succeeded reads its charge for settlement figures", m.settlementLookup)
 	t.Run("unknown route is an error", m.unknownRoute)
 }
 
@@ -131,7 +132,7 @@ func (m *stripeMock) partialCapture(t *testing.T) {
 	require.NoError(t, err)
 	r := m.rec.last(t)
 	assert.Equal(t, "/v1/payment_intents/"+piID+"/capture", r.path)
-	assert.Equal(t, url.Values{"amount_to_capture": {"1000"}}, r.form)
+	assert.Equal(t, url.Values{"amount_to_capture": {"1000"}, "expand[0]": {"latest_charge.balance_transaction"}}, r.form)
 	assert.Equal(t, "pay_mock1:capture", r.header.Get("Idempotency-Key"))
 }
 

@@ -43,7 +43,7 @@ import (
 // policy acts on the intent as the API reads it now.
 func (g *Gateway) capturableChanges(ctx context.Context, c *payments.Changes, pi *stripego.PaymentIntent, at time.Time) error {
 	if !g.capture || pi.CaptureMethod != stripego.PaymentIntentCaptureMethodManual {
-		return g.intentChanges(c, pi, payments.StatusAuthorized, at)
+		return g.intentChanges(ctx, c, pi, payments.StatusAuthorized, at)
 	}
 	if pi.ID == "" {
 		return fmt.Errorf("payment intent without id: %w", payments.ErrInvalidInput)
@@ -55,7 +55,7 @@ func (g *Gateway) capturableChanges(ctx context.Context, c *payments.Changes, pi
 	if now, c.Note, err = g.captureUnlessReviewed(ctx, now); err != nil {
 		return err
 	}
-	return g.intentChanges(c, now, intentStatusOf(now), at)
+	return g.intentChanges(ctx, c, now, intentStatusOf(now), at)
 }
 
 // captureUnlessReviewed captures a manual-capture intent that awaits
@@ -118,15 +118,15 @@ func (g *Gateway) reviewClosedChanges(ctx context.Context, c *payments.Changes, 
 			return err
 		}
 	}
-	return g.intentChanges(c, pi, intentStatusOf(pi), at)
+	return g.intentChanges(ctx, c, pi, intentStatusOf(pi), at)
 }
 
 // policyCapture captures all that is authorized, with exactly the request
-// Service.Capture makes with no amount and no key: no parameters, and the
-// same idempotency key (see policyKey).
+// Service.Capture makes with no amount and no key: no parameters but the
+// same expansion (see captureParams), and the same idempotency key (see
+// policyKey).
 func (g *Gateway) policyCapture(ctx context.Context, pi *stripego.PaymentIntent) (*stripego.PaymentIntent, error) {
-	params := &stripego.PaymentIntentCaptureParams{}
-	params.Context = ctx
+	params := captureParams(ctx, nil)
 	setIdempotencyKey(&params.Params, policyKey(pi, "capture"))
 	captured, err := g.api.PaymentIntents.Capture(pi.ID, params)
 	if err != nil {
@@ -187,7 +187,8 @@ func policyKey(pi *stripego.PaymentIntent, op string) string {
 
 // readIntent reads a PaymentIntent with its review and latest charge
 // expanded: the review says whether Radar holds the payment, the charge
-// when its authorization expires (CaptureBefore).
+// when its authorization expires (CaptureBefore) and, with its balance
+// transaction, what it settled as (see chargeSettlement).
 func (g *Gateway) readIntent(ctx context.Context, id string) (*stripego.PaymentIntent, error) {
 	api, err := g.client("read", id)
 	if err != nil {
@@ -196,7 +197,7 @@ func (g *Gateway) readIntent(ctx context.Context, id string) (*stripego.PaymentI
 	params := &stripego.PaymentIntentParams{}
 	params.Context = ctx
 	params.AddExpand("review")
-	params.AddExpand("latest_charge")
+	params.AddExpand("latest_charge.balance_transaction") // expands latest_charge too
 	pi, err := api.PaymentIntents.Get(id, params)
 	if err != nil {
 		return nil, wrapAPIError("read", id, err)

@@ -27,7 +27,7 @@ func (m *stripeMock) captureAfterReview(t *testing.T) {
 		r := m.rec.last(t)
 		assert.Equal(t, http.MethodGet, r.method, name)
 		assert.Regexp(t, "^/v1/payment_intents/pi_", r.path, name)
-		assert.Equal(t, url.Values{"expand[0]": {"review"}, "expand[1]": {"latest_charge"}}, r.form, name)
+		assert.Equal(t, url.Values{"expand[0]": {"review"}, "expand[1]": {"latest_charge.balance_transaction"}}, r.form, name)
 		assert.NoError(t, c.Validate("stripe"), name)
 	}
 }

@@ -178,7 +178,7 @@ func TestOperationsThroughService(t *testing.T) {
 	// Stripe's payment_intent.succeeded for the same intent follows.
 	webhook := edit(t, fixture(t, "payment_intent.succeeded"), func(ev map[string]any) {
 		o := object(ev)
-		o["id"], o["metadata"] = "pi_fake1", map[string]any{stripe.MetadataAccount: "user-42",
+		o["id"], o["latest_charge"], o["metadata"] = "pi_fake1", "ch_fake1", map[string]any{stripe.MetadataAccount: "user-42",
 			stripe.MetadataPaymentID: p.ID, stripe.MetadataReference: reference}
 	})
 	assert.Equal(t, payments.OutcomeDuplicate, h.deliver(signed(webhook, testSecret, time.Now())))
@@ -201,6 +201,7 @@ func TestOperationsThroughService(t *testing.T) {
 	assert.Equal(t, []string{
 		"POST /v1/payment_intents key=" + p.ID,
 		"POST /v1/payment_intents/pi_fake1/capture key=" + p.ID + ":capture",
+		"GET /v1/charges/ch_fake1 key=", // payment_intent.succeeded: the charge, for its settlement figures
 		"POST /v1/refunds key=" + p.ID + ":refund:support-ticket-7",
 		"POST /v1/refunds key=" + p.ID + ":refund:support-ticket-7",
 		"POST /v1/refunds key=" + p.ID + ":refund:support-ticket-8",

@@ -167,7 +167,7 @@ func (g *Gateway) sessionPaid(ctx context.Context, c *payments.Changes, s *strip
 	}
 	upd.Status, upd.CaptureBefore = intentStatusOf(pi), captureBefore(pi)
 	c.Payments = append(c.Payments, upd)
-	charge, err := g.intentCharge(pi, upd.Status, upd.Account, upd.Reference, at)
+	charge, err := g.intentCharge(ctx, pi, upd.Status, upd.Account, upd.Reference, at)
 	if err != nil || charge == nil {
 		return err
 	}

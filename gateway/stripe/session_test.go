@@ -59,7 +59,7 @@ func (m *stripeMock) sessionIntent(t *testing.T) {
 	require.NoError(t, err)
 	r := m.rec.last(t)
 	assert.Equal(t, "GET /v1/payment_intents/"+sessionPI, r.method+" "+r.path)
-	assert.Equal(t, url.Values{"expand[0]": {"review"}, "expand[1]": {"latest_charge"}}, r.form)
+	assert.Equal(t, url.Values{"expand[0]": {"review"}, "expand[1]": {"latest_charge.balance_transaction"}}, r.form)
 	require.Len(t, c.Payments, 1)
 	assert.Equal(t, sessionPI, c.Payments[0].GatewayID)
 	assert.Equal(t, sessionPayment, c.Payments[0].PaymentID)

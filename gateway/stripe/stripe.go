@@ -21,10 +21,23 @@
 // renders each event for the API version of the webhook endpoint it is sent
 // to, and the structs that decode them are generated for that version (see
 // Config.IgnoreAPIVersionMismatch). ParseWebhook calls Stripe's API for
-// three things only: to itemize a charge.refunded event's refunds (by
+// four things only: to itemize a charge.refunded event's refunds (by
 // default whenever the Gateway has a key), to read a Checkout Session's
-// PaymentIntent, and, with Config.CaptureAfterReview, to capture or cancel
-// authorizations as Radar reviews allow (see Config.CaptureAfterReview).
+// PaymentIntent, to read the charge of a payment_intent.succeeded event
+// for its settlement figures (by default whenever the Gateway has a key;
+// see Config.DisableSettlementLookup), and, with Config.CaptureAfterReview,
+// to capture or cancel authorizations as Radar reviews allow (see
+// Config.CaptureAfterReview).
+//
+// With a key, a charge entry carries Stripe's own settlement figures
+// (payments.Entry.Settlement, Source SettlementSource): the gross amount of
+// the charge's balance transaction, in the account's settlement currency,
+// and the rate derived exactly from it, which a Service settling in that
+// currency keeps instead of asking its RateSource. Capture's answer and
+// the driver's own reads carry them at no extra call; a
+// payment_intent.succeeded event costs one read of its charge. Refunds,
+// chargebacks and reversals carry none: the Service converts them at their
+// charge's rate. See SettlementSource for when the figures are left out.
 //
 // The ledger is keyed so that every path that reports the same money yields
 // the same entry: a charge is keyed by its PaymentIntent id, a refund by its
@@ -92,6 +105,14 @@ const (
 
 // Config configures a Gateway. WebhookSecrets is required; SecretKey is
 // required for everything but webhooks.
+//
+// The API calls a Gateway with a SecretKey makes: the one each of
+// CreateCheckout, Capture, Cancel, Refund and CheckHealth stands for; and,
+// from ParseWebhook, GET /v1/refunds?charge=… for charge.refunded (unless
+// DisableRefundListing), GET /v1/charges/{id} for payment_intent.succeeded
+// (unless DisableSettlementLookup), GET /v1/payment_intents/{id} for a
+// completed Checkout Session, and, under CaptureAfterReview, the reads,
+// captures and cancels of that policy.
 type Config struct {
 	// Name is the gateway name (default DefaultName). Give each Gateway in
 	// a process its own, for example "stripe-eu" for a second account.
@@ -146,6 +167,15 @@ type Config struct {
 	// so that event is a duplicate. It needs SecretKey. See
 	// Gateway.ParseWebhook for how a capture is made once, and retried.
 	CaptureAfterReview bool
+	// DisableSettlementLookup stops ParseWebhook from reading the charge of
+	// a payment_intent.succeeded event (one GET /v1/charges/{id} per
+	// event) for Stripe's settlement figures, which events never carry:
+	// set it when the host's Service does not settle (payments.Settlement)
+	// and the call is only cost. The charge is then recorded without them,
+	// and a settling Service prices it with its RateSource. Answers that
+	// carry the figures at no extra call (Capture, CaptureAfterReview,
+	// Checkout Sessions) still report them. See SettlementSource.
+	DisableSettlementLookup bool
 	// HostedCheckout makes CreateCheckout create a hosted Checkout Session
 	// (https://docs.stripe.com/payments/checkout) for every request with a
 	// ReturnURL, and return its URL as the payment's RedirectURL. Requests
@@ -164,16 +194,17 @@ type Config struct {
 
 // Gateway is the Stripe driver. It is safe for concurrent use.
 type Gateway struct {
-	name      string
-	secrets   []string
-	tolerance time.Duration
-	ignoreVer bool
-	noListing bool        // DisableRefundListing
-	capture   bool        // CaptureAfterReview
-	hosted    bool        // HostedCheckout
-	livemode  *bool       // from the key's prefix; nil when unknown
-	api       *client.API // nil without a SecretKey
-	log       *slog.Logger
+	name               string
+	secrets            []string
+	tolerance          time.Duration
+	ignoreVer          bool
+	noListing          bool        // DisableRefundListing
+	noSettlementLookup bool        // DisableSettlementLookup
+	capture            bool        // CaptureAfterReview
+	hosted             bool        // HostedCheckout
+	livemode           *bool       // from the key's prefix; nil when unknown
+	api                *client.API // nil without a SecretKey
+	log                *slog.Logger
 }
 
 // Compile-time proof of the powers the driver has.
@@ -215,14 +246,15 @@ func New(cfg Config) (*Gateway, error) {
 		return invalid("negative Tolerance %s", cfg.Tolerance)
 	}
 	g := &Gateway{
-		name:      cfg.Name,
-		secrets:   append([]string(nil), cfg.WebhookSecrets...),
-		tolerance: cfg.Tolerance,
-		ignoreVer: cfg.IgnoreAPIVersionMismatch,
-		noListing: cfg.DisableRefundListing,
-		capture:   cfg.CaptureAfterReview,
-		hosted:    cfg.HostedCheckout,
-		log:       cfg.Logger,
+		name:               cfg.Name,
+		secrets:            append([]string(nil), cfg.WebhookSecrets...),
+		tolerance:          cfg.Tolerance,
+		ignoreVer:          cfg.IgnoreAPIVersionMismatch,
+		noListing:          cfg.DisableRefundListing,
+		noSettlementLookup: cfg.DisableSettlementLookup,
+		capture:            cfg.CaptureAfterReview,
+		hosted:             cfg.HostedCheckout,
+		log:                cfg.Logger,
 	}
 	if g.name == "" {
 		g.name = DefaultName

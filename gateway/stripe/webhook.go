@@ -31,11 +31,13 @@ import (
 //     Event types the driver does not act on return empty Changes with a
 //     Note, which the Service journals as ignored and answers 2xx.
 //
-// It calls Stripe's API for three things, each with the Gateway's
+// It calls Stripe's API for four things, each with the Gateway's
 // SecretKey: to itemize charge.refunded (unless
 // Config.DisableRefundListing), to read a Checkout Session's PaymentIntent,
-// and, under Config.CaptureAfterReview, to capture or cancel an
-// authorization. Those captures and cancels are made once: each carries the
+// to read a payment_intent.succeeded charge's balance transaction for
+// Stripe's settlement figures (unless Config.DisableSettlementLookup; a
+// failed read only leaves the figures out), and, under
+// Config.CaptureAfterReview, to capture or cancel an authorization. Those captures and cancels are made once: each carries the
 // idempotency key the Service sends for the same operation on the same
 // payment (its payment id and ":capture" or ":cancel"), so concurrent
 // deliveries, redeliveries, replays and the host's own Capture are one
