@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/payrail/payments"
+	"github.com/payrail/payments/gateway/gatewaytest"
+	"github.com/payrail/payments/store/postgres"
+)
+
+// dsnVar names the server the PostgreSQL test uses, as the store's own
+// tests do: without it the test is skipped, except under CI=true, where a
+// skipped store would pass unnoticed.
+const dsnVar = "PAYMENTS_POSTGRES_DSN"
+
+func testDSN(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv(dsnVar)
+	if dsn == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true but %s is not set: CI must run the PostgreSQL tests", dsnVar)
+		}
+		t.Skipf("PostgreSQL test skipped: set %s=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run it", dsnVar)
+	}
+	return dsn
+}
+
+// freshSchema names a schema no other test uses, dropped when the test ends.
+func freshSchema(t *testing.T, dsn string) string {
+	t.Helper()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "payments_cmd_test_" + hex.EncodeToString(b[:])
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		pool, err := pgxpool.New(ctx, dsn)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer pool.Close()
+		if _, err := pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return schema
+}
+
+// TestPostgres runs the operator's round on PostgreSQL, the store named in
+// DATABASE_URL: migrate, find the parked money, attribute it, see the
+// balance, export the ledger.
+func TestPostgres(t *testing.T) {
+	dsn := testDSN(t)
+	schema := freshSchema(t, dsn)
+	env := map[string]string{"DATABASE_URL": dsn}
+	var m struct {
+		Store   string `json:"store"`
+		Version int    `json:"schema_version"`
+	}
+	ok(t, runWith(t, env, nil, "migrate", "--schema", schema, "--json"), &m)
+	assert.Equal(t, "postgres", m.Store)
+	assert.Positive(t, m.Version)
+
+	store, err := postgres.Open(t.Context(), dsn, postgres.Options{Schema: schema, SkipMigrations: true})
+	require.NoError(t, err)
+	l := &ledger{fake: gatewaytest.NewFake(fakeSecret), ids: map[string]string{}}
+	l.seed(t, store)
+	require.NoError(t, store.Close())
+
+	var page journalPage
+	ok(t, runWith(t, env, nil, "journal", "--schema", schema, "--outcome", "recorded", "--json"), &page)
+	assert.Equal(t, []string{"ev_r", "ev_b", "ev_a"}, l.events(page.Notifications))
+	ok(t, runWith(t, env, nil, "parked", "--schema", schema, "--json"), &page)
+	require.Len(t, page.Notifications, 1)
+
+	fake := []payments.Gateway{l.fake}
+	ok(t, runWith(t, env, fake, "attribute", page.Notifications[0].ID, "--account", "acct-p", "--schema", schema), nil)
+	var b balancesDoc
+	ok(t, runWith(t, env, nil, "balances", "--postgres", dsn, "--schema", schema, "--account", "acct-p", "--json"), &b)
+	require.Len(t, b.Balances, 1)
+	assert.Equal(t, "7.00", b.Balances[0].Amount)
+
+	r := runWith(t, env, nil, "entries", "--schema", schema, "--format", "jsonl")
+	ok(t, r, nil)
+	entries := parseJSONL(t, r.stdout)
+	assert.Len(t, entries, 4, "two charges, a refund and the attributed charge")
+}
