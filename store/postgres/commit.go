@@ -163,9 +163,9 @@ func (c *commit) writePaymentsAndEntries(ctx context.Context, plan *payments.Pla
 	return c.s.recordedEntries(ctx, c.tx, entries, w.inserted)
 }
 
-// writeRest adds the plan's balance changes, queues its sync tasks,
-// journals its notification and resolves the row it replays, in one round
-// trip.
+// writeRest adds the plan's balance changes, queues its sync tasks and
+// its postbacks, journals its notification and resolves the row it
+// replays, in one round trip.
 func (c *commit) writeRest(ctx context.Context, plan *payments.Plan) error {
 	var refused error // the batch's own fault, found by a statement
 	batch := &pgx.Batch{}
@@ -182,6 +182,7 @@ func (c *commit) writeRest(ctx context.Context, plan *payments.Plan) error {
 	if len(plan.Tasks) > 0 {
 		batch.Queue(c.s.sql(queueSyncTasks), syncArgs(plan.Tasks)...)
 	}
+	c.s.queueMessages(batch, plan.Messages)
 	if n := plan.Journal; n != nil {
 		args, err := notificationArgs(n)
 		if err != nil {
@@ -207,7 +208,7 @@ func (c *commit) writeRest(ctx context.Context, plan *payments.Plan) error {
 	if refused != nil {
 		return refused
 	}
-	return fail("write balances, sync tasks and journal", err)
+	return fail("write balances, sync tasks, postbacks and journal", err)
 }
 
 // overflowed reads what addWithinBounds returned and names a balance it

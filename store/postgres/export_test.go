@@ -70,3 +70,13 @@ func (s *Store) ClaimSyncSQL() string { return s.sql(claimSyncQuery) }
 func (s *Store) CommitAlone(ctx context.Context, b *payments.Batch) (*payments.BatchResult, error) {
 	return s.commitAlone(ctx, b)
 }
+
+func (s *Store) ClaimDeliveriesSQL() string { return s.sql(claimDeliveriesQuery) }
+
+func (s *Store) ClaimHoldsSQL() string { return s.sql(claimHoldsQuery) }
+
+func (s *Store) FailingSinceSQL() string { return s.sql(failingSinceQuery) }
+
+func (s *Store) DeliveriesSQL(f payments.DeliveryFilter) (string, []any) {
+	return s.listingSQL(deliveriesQuery(f))
+}

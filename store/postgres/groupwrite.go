@@ -170,8 +170,8 @@ func (g *groupTx) writeAndCommit(ctx context.Context) error {
 }
 
 // writeRestAndCommit adds the settled plans' balance changes, queues their
-// sync tasks, journals their notifications, resolves the rows they replay
-// and commits, after what batch holds already.
+// sync tasks and postbacks, journals their notifications, resolves the
+// rows they replay and commits, after what batch holds already.
 func (g *groupTx) writeRestAndCommit(ctx context.Context, batch *pgx.Batch) error {
 	changes, err := g.balanceChanges()
 	if err != nil {
@@ -187,6 +187,11 @@ func (g *groupTx) writeRestAndCommit(ctx context.Context, batch *pgx.Batch) erro
 	if len(tasks) > 0 {
 		batch.Queue(g.s.sql(queueSyncTasks), syncArgs(tasks)...)
 	}
+	var msgs []payments.Message
+	for _, gb := range g.included() {
+		msgs = append(msgs, gb.plan.Messages...)
+	}
+	g.s.queueMessages(batch, msgs)
 	journalArgs, err := g.journalArgs()
 	if err != nil {
 		return err

@@ -1,8 +1,10 @@
 // Package postgres is a payments.Store on PostgreSQL through pgx. It is the
 // store to use when several processes share one ledger: every write is a
 // transaction guarded by unique constraints and row locks, and the sync
-// outbox is claimed with FOR UPDATE SKIP LOCKED, so any number of Services
-// may run against one database.
+// outbox, the postback deliveries (payments.PostbackStore) and the hold
+// watcher's payments (payments.HoldStore) are claimed with FOR UPDATE SKIP
+// LOCKED and a lease, so any number of Services may run against one
+// database.
 //
 // Concurrent Commits share transactions: a group of batches is written with
 // a few multi-row statements in pipelined round trips and one WAL flush,
@@ -78,7 +80,8 @@ func (o Options) names() *strings.Replacer {
 		return pgx.Identifier{o.Schema, o.TablePrefix + name}.Sanitize()
 	}
 	var pairs []string
-	for _, name := range []string{"payments", "entries", "balances", "notifications", "sync", "migrations"} {
+	for _, name := range []string{"payments", "entries", "balances", "notifications", "sync", "migrations",
+		"postback_endpoints", "postback_messages", "postback_deliveries", "postback_attempts", "holds"} {
 		pairs = append(pairs, "{"+name+"}", table(name))
 	}
 	return strings.NewReplacer(append(pairs, "{prefix}", o.TablePrefix)...)
@@ -98,8 +101,10 @@ type Store struct {
 }
 
 var (
-	_ payments.Store  = (*Store)(nil)
-	_ payments.Pinger = (*Store)(nil)
+	_ payments.Store         = (*Store)(nil)
+	_ payments.Pinger        = (*Store)(nil)
+	_ payments.PostbackStore = (*Store)(nil)
+	_ payments.HoldStore     = (*Store)(nil)
 )
 
 // Open connects to the database at dsn (a postgres:// URL or key=value
