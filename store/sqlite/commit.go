@@ -116,6 +116,14 @@ func (s *Store) persist(ctx context.Context, tx querier, plan *payments.Plan, he
 			return err
 		}
 	}
+	// Only a batch with postbacks on has messages: every other batch runs
+	// no statement for them, and one with postbacks on but no endpoint
+	// wanting its messages runs one read and writes nothing.
+	if len(plan.Messages) > 0 {
+		if err := s.queuePostbacks(ctx, tx, plan.Messages); err != nil {
+			return err
+		}
+	}
 	if plan.Journal == nil {
 		return nil
 	}

@@ -66,4 +66,5 @@ func ExampleMigrations() {
 	// 0003_versions.sql
 	// 0004_notification_sources.sql
 	// 0005_settlement.sql
+	// 0006_postbacks_and_holds.sql
 }

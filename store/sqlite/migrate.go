@@ -132,6 +132,13 @@ var addedColumns = []struct{ table, column string }{
 	{"notifications", "source"},      // 0004
 	{"entries", "settled_currency"},  // 0005
 	{"balances", "settled_currency"}, // 0005
+	// 0006 adds tables too: a column of each table stands for it, as
+	// pragma_table_info finds none for a missing table.
+	{"postback_endpoints", "events"},  // 0006
+	{"postback_messages", "body"},     // 0006
+	{"postback_deliveries", "state"},  // 0006
+	{"postback_attempts", "response"}, // 0006
+	{"payments", "hold_handled_at"},   // 0006
 }
 
 // checkSchema reports tables and columns missing under prefix, so that a

@@ -27,12 +27,14 @@ func TestIngestStatementsNeedNoTemporaryTables(t *testing.T) {
 	defer s.Close()
 
 	now := time.Now()
+	require.NoError(t, s.SaveEndpoint(ctx, &payments.Endpoint{ID: "ep_1", URL: "https://merchant.example/", CreatedAt: now}))
 	b := testCharge("ch_1", "", 500)
 	b.Entries[0].GatewayPaymentID = "pi_1"
 	b.Payments = []payments.PaymentUpdate{{GatewayID: "pi_1", Account: "acct", Status: payments.StatusSucceeded,
 		Amount: payments.Money{Amount: 500, Currency: "USD"}}}
 	b.Notification = &payments.Notification{ID: "ntf_1", Gateway: "fake", ReceivedAt: now, Verified: true, Body: []byte(`{}`)}
 	b.SyncOwner, b.SyncLeaseUntil = "svc", now.Add(time.Minute)
+	b.Postbacks = true // the fan-out is part of the ingest path too
 	res, err := s.Commit(ctx, b)
 	require.NoError(t, err)
 	require.Len(t, res.Entries, 1)
@@ -49,7 +51,7 @@ func TestIngestStatementsNeedNoTemporaryTables(t *testing.T) {
 		templates = append(templates, tpl)
 	}
 	s.writer.stmts.mu.Unlock()
-	require.GreaterOrEqual(t, len(templates), 5, "payment, entry, balance, sync task and journal")
+	require.GreaterOrEqual(t, len(templates), 8, "payment, entry, balance, sync task, journal, endpoints, message, delivery")
 	for _, tpl := range templates {
 		if !strings.HasPrefix(strings.TrimSpace(tpl), "INSERT") && !strings.HasPrefix(strings.TrimSpace(tpl), "SELECT") {
 			continue
@@ -128,6 +130,23 @@ func TestListingsNeedNoSort(t *testing.T) {
 		}
 	}
 
+	require.NoError(t, s.SaveEndpoint(ctx, &payments.Endpoint{ID: "ep_1", URL: "https://merchant.example/"}))
+	for _, f := range []payments.DeliveryFilter{{}, {EndpointID: "ep_1"}, {State: payments.DeliveryPending},
+		{State: payments.DeliveryFailed}, {State: payments.DeliveryDelivered}, {EndpointID: "ep_1", State: payments.DeliveryFailed}} {
+		_, next, err := s.Deliveries(ctx, payments.DeliveryFilter{Limit: 1})
+		require.NoError(t, err)
+		f.Limit = 1
+		for _, after := range []string{"", next} {
+			f.After = after
+			_, _, err = s.Deliveries(ctx, f)
+			require.NoError(t, err)
+		}
+	}
+	_, err = s.Endpoints(ctx)
+	require.NoError(t, err)
+	_, err = s.Attempts(ctx, "msg_1", "ep_1")
+	require.NoError(t, err)
+
 	s.reads.mu.Lock()
 	var templates []string
 	for tpl := range s.reads.stmts {
@@ -159,8 +178,14 @@ func TestListingsNeedNoSort(t *testing.T) {
 		if strings.Contains(tpl, pendingConversion) {
 			assert.Contains(t, strings.Join(plan, "\n"), "entries_unsettled", "%s\n%s", query, plan)
 		}
+		for _, state := range []string{"pending", "failed"} {
+			if strings.Contains(tpl, "d.state = '"+state+"'") && !strings.Contains(tpl, "endpoint_id = ?") {
+				assert.Contains(t, strings.Join(plan, "\n"), "postback_deliveries_"+state, "%s\n%s", query, plan)
+			}
+		}
 	}
-	assert.GreaterOrEqual(t, listings, 23, "entries and journal with and without a cursor, sync tasks by state")
+	assert.GreaterOrEqual(t, listings, 31,
+		"entries and journal with and without a cursor, sync tasks by state, deliveries by filter, endpoints, attempts")
 }
 
 // TestPruneUsesAnIndex prunes each outcome and checks that SQLite finds

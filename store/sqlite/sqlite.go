@@ -21,9 +21,15 @@
 // every write until it is reopened.
 //
 // Several processes may open the same file: SQLite's own locking serializes
-// their writes (waiting up to Options.BusyTimeout), and ClaimSync leases are
-// taken inside write transactions, so no task is leased twice. The file must
-// be on a local disk: SQLite's locking does not work over network filesystems.
+// their writes (waiting up to Options.BusyTimeout), and the leases of
+// ClaimSync, ClaimDeliveries and ClaimHolds are taken inside write
+// transactions, so no task, postback delivery or hold is leased twice. The
+// file must be on a local disk: SQLite's locking does not work over network
+// filesystems.
+//
+// Besides a payments.Store, a Store is a payments.PostbackStore, which
+// queues a batch's postbacks in the transaction that records the batch, and
+// a payments.HoldStore.
 //
 // The schema is created by numbered migrations applied on Open; a host that
 // runs migrations with its own tool gets them from Migrations and sets

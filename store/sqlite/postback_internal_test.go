@@ -1,0 +1,129 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/payrail/payments"
+)
+
+// queryPlan returns SQLite's plan of a template, one step a line.
+func queryPlan(t *testing.T, db *sql.DB, tpl string) string {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+strings.ReplaceAll(tpl, "{{p}}", DefaultTablePrefix),
+		placeholders(tpl)...)
+	require.NoError(t, err, tpl)
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
+		plan = append(plan, detail)
+	}
+	require.NoError(t, rows.Err())
+	return strings.Join(plan, "\n")
+}
+
+// TestClaimsUseAnIndex runs the claims of postbacks and holds, and the
+// look-up of failing endpoints that every delivery pass makes, and checks
+// that each reads the partial index of the rows it may take, in its order:
+// delivered deliveries and handled or captured payments pile up, and a
+// claim that scanned them would hold the write lock for as long as they are
+// many.
+func TestClaimsUseAnIndex(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "claims.db")
+	s, err := Open(ctx, path, Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	now := time.Now()
+	_, err = s.ClaimDeliveries(ctx, payments.DeliveryClaim{Owner: "a", Now: now, Lease: time.Minute, Limit: 10})
+	require.NoError(t, err)
+	_, err = s.ClaimHolds(ctx, payments.HoldClaim{Owner: "a", Now: now, Before: now.Add(time.Hour), Lease: time.Minute, Limit: 10})
+	require.NoError(t, err)
+	_, err = s.FailingSince(ctx)
+	require.NoError(t, err)
+
+	want := map[string]string{ // a template's words → the index its plan must use
+		"UPDATE {{p}}postback_deliveries SET lease_owner": "USING INDEX " + DefaultTablePrefix + "postback_deliveries_pending",
+		"UPDATE {{p}}payments SET hold_owner":             "USING INDEX " + DefaultTablePrefix + "payments_holds",
+		"MIN(m.created_at)":                               "USING INDEX " + DefaultTablePrefix + "postback_deliveries_pending",
+	}
+	found := map[string]string{}
+	for _, c := range []*stmtCache{s.writer.stmts, s.reads} {
+		c.mu.Lock()
+		for tpl := range c.stmts {
+			for words := range want {
+				if strings.Contains(tpl, words) {
+					found[words] = tpl
+				}
+			}
+		}
+		c.mu.Unlock()
+	}
+	require.Len(t, found, len(want))
+	db, err := sql.Open("sqlite", path+"?"+writerParams(time.Second))
+	require.NoError(t, err)
+	defer db.Close()
+	for words, tpl := range found {
+		plan := queryPlan(t, db, tpl)
+		assert.Contains(t, plan, want[words], "%s\n%s", tpl, plan)
+		assert.NotContains(t, plan, "TEMP B-TREE FOR ORDER BY", "%s\n%s", tpl, plan)
+		for _, table := range []string{"postback_deliveries", "payments"} {
+			assert.NotContains(t, strings.Split(plan, "\n"), "SCAN "+DefaultTablePrefix+table, "a scan of the whole table")
+		}
+	}
+}
+
+// TestPostbackStatements counts what postbacks add to a webhook's Commit:
+// nothing when the batch has them off; with them on, one look-up of the
+// endpoints, and then, for each message an endpoint wants, the message and
+// a delivery to each endpoint that wants it, and nothing for a message no
+// endpoint wants.
+func TestPostbackStatements(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "count.db"), Options{})
+	require.NoError(t, err)
+	defer s.Close()
+
+	commit := func(ref string, postbacks bool) []string {
+		b := testCharge(ref, "acct", 500)
+		b.Postbacks = postbacks
+		var statements []string
+		err := s.writer.do(ctx, func(ctx context.Context, tx querier) error {
+			statements = nil
+			q := countingQuerier{tx, &statements}
+			plan, err := b.Plan(ctx, lookup{s: s, q: q})
+			if err != nil {
+				return err
+			}
+			return s.persist(ctx, q, plan, nil)
+		})
+		require.NoError(t, err)
+		return statements
+	}
+	ledger := []string{"INSERT", "INSERT", "INSERT"} // entry, balance, sync task
+
+	assert.Equal(t, ledger, commit("ch_1", false), "postbacks off")
+	assert.Equal(t, append(ledger, "SELECT"), commit("ch_2", true), "no endpoint: nothing queued")
+
+	require.NoError(t, s.SaveEndpoint(ctx, &payments.Endpoint{ID: "ep_entries", URL: "https://merchant.example/",
+		Events: []payments.EventType{payments.EventEntryRecorded}}))
+	require.NoError(t, s.SaveEndpoint(ctx, &payments.Endpoint{ID: "ep_off", URL: "https://merchant.example/off",
+		DisabledAt: time.Now(), DisabledReason: "host"}))
+	assert.Equal(t, ledger, commit("ch_3", false), "postbacks off, whatever the endpoints")
+	assert.Equal(t, append(ledger, "SELECT", "INSERT", "INSERT"), commit("ch_4", true),
+		"the endpoints; the entry's message and its one delivery")
+
+	require.NoError(t, s.SaveEndpoint(ctx, &payments.Endpoint{ID: "ep_all", URL: "https://merchant.example/all"}))
+	assert.Equal(t, append(ledger, "SELECT", "INSERT", "INSERT", "INSERT"), commit("ch_5", true),
+		"one message, a delivery to each endpoint")
+}
