@@ -22,12 +22,20 @@ const maxRequestBytes = 64 << 10
 type api struct {
 	svc *payments.Service
 	log *slog.Logger
+	// streamKey signs the stream tokens of checkouts, nil while live
+	// status is off; onShutdown registers what ends the open streams
+	// (stream.go).
+	streamKey  []byte
+	onShutdown func(func())
 }
 
 // newHandler mounts the webhooks (authenticated by the gateways' signatures)
 // and the JSON API (behind apiToken, when set) on one mux.
-func newHandler(svc *payments.Service, apiToken string, log *slog.Logger) http.Handler {
+func newHandler(svc *payments.Service, apiToken string, log *slog.Logger, opts ...handlerOption) http.Handler {
 	a := &api{svc: svc, log: log}
+	for _, o := range opts {
+		o(a)
+	}
 	routes := http.NewServeMux()
 	routes.HandleFunc("POST /checkout", a.checkout)
 	routes.HandleFunc("GET /payments/{id}", a.payment)
@@ -48,6 +56,7 @@ func newHandler(svc *payments.Service, apiToken string, log *slog.Logger) http.H
 
 	mux := http.NewServeMux()
 	webhook.Mount(mux, svc, webhook.WithLogger(log))
+	a.mountStream(mux)
 	mux.Handle("/", requireToken(apiToken, routes))
 	return mux
 }
@@ -101,7 +110,7 @@ func (a *api) checkout(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, paymentJSON(p))
+	writeJSON(w, http.StatusCreated, a.withStreamToken(paymentJSON(p)))
 }
 
 func (a *api) payment(w http.ResponseWriter, r *http.Request) {

@@ -26,6 +26,7 @@ type config struct {
 	databaseURL string // PostgreSQL when set
 	sqlitePath  string
 	apiToken    string
+	streamKey   []byte // STREAM_KEY; nil: no live status (stream.go)
 	gateways    []payments.Gateway
 }
 
@@ -127,6 +128,10 @@ func loadConfig(env env, log *slog.Logger) (*config, error) {
 		databaseURL: env("DATABASE_URL"),
 		sqlitePath:  envOr(env, "SQLITE_PATH", "./payments.db"),
 		apiToken:    env("API_TOKEN"),
+	}
+	var err error
+	if cfg.streamKey, err = streamKeyFromEnv(env); err != nil {
+		return nil, err
 	}
 	for _, build := range gatewaysFromEnv {
 		g, err := build(env, log)

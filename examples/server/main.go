@@ -3,7 +3,9 @@
 // webhooks at /{gateway}-handleWebhookEvents, a small JSON API to check out,
 // capture, cancel and refund payments and read balances, the operator's
 // routes (the journal, crediting parked money with
-// POST /notifications/{id}/attribute, the ledger, the outbox), and /status.
+// POST /notifications/{id}/attribute, the ledger, the outbox), /status,
+// and, when STREAM_KEY is set, a payment's live status at
+// GET /payments/{id}/events (stream.go).
 //
 //	STRIPE_ENABLED=true STRIPE_SECRET_KEY=sk_test_… STRIPE_WEBHOOK_SECRET=whsec_… go run ./examples/server
 //
@@ -68,12 +70,12 @@ func run(ctx context.Context, env env, log *slog.Logger) error {
 		log.Warn("API_TOKEN is not set: the JSON API, refunds and attributions included, is open to anyone who can reach " + cfg.addr)
 	}
 	srv := &http.Server{
-		Handler:           newHandler(svc, cfg.apiToken, log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
+	srv.Handler = newHandler(svc, cfg.apiToken, log, withStream(cfg.streamKey, srv.RegisterOnShutdown))
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "gateways", svc.GatewayNames(), "store", storeName)
