@@ -14,6 +14,8 @@ import (
 	"net/netip"
 	"net/url"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -40,6 +42,10 @@ type PostbackOptions struct {
 	Interval time.Duration
 	// BatchSize is how many deliveries a pass claims; default 100.
 	BatchSize int
+	// Concurrency is how many deliveries a pass has in flight at once,
+	// over kept-alive connections; default 16. Deliveries to one endpoint
+	// may therefore arrive out of order, as the specification allows.
+	Concurrency int
 	// Lease reserves a claimed delivery; default a minute, and at least
 	// twice Timeout.
 	Lease time.Duration
@@ -74,8 +80,11 @@ func WithPostbacks(o PostbackOptions) Option {
 		if o.BatchSize <= 0 {
 			o.BatchSize = 100
 		}
+		if o.Concurrency <= 0 {
+			o.Concurrency = 16
+		}
 		o.Lease = max(o.Lease, time.Minute, 2*o.Timeout)
-		s.postbacks = &postbacker{opts: o, store: ps, client: guardedClient(o.Allow, o.Timeout)}
+		s.postbacks = &postbacker{opts: o, store: ps, client: guardedClient(o.Allow, o.Timeout, o.Concurrency)}
 		return nil
 	}
 }
@@ -84,7 +93,14 @@ type postbacker struct {
 	opts   PostbackOptions
 	store  PostbackStore
 	client *http.Client
+	// checkedFailing is when disableFailing last asked the store (Unix
+	// nanoseconds of the Service's clock): once a minute is enough for a
+	// threshold of days, and keeps a short Interval cheap.
+	checkedFailing atomic.Int64
 }
+
+// failingCheckEvery is how often passes look for endpoints to disable.
+const failingCheckEvery = time.Minute
 
 // AddEndpoint registers a receiver of postbacks and returns it with its ID
 // and, when e names none, a fresh secret. The URL must be https and name a
@@ -176,34 +192,77 @@ func (s *Service) postbacker() (*postbacker, error) {
 	return s.postbacks, nil
 }
 
-// DeliverPostbacks runs one pass: it claims due deliveries, posts them, and
-// disables endpoints that have been failing for DisableAfter. It reports
-// how many were delivered. Run calls it every PostbackOptions.Interval.
+// DeliverPostbacks runs one pass: it claims due deliveries and posts them,
+// Concurrency at a time, claiming again while claims come back full, for
+// up to Interval, so that Run, which calls it every Interval, keeps up
+// with a backlog without starving its other duties. It then disables
+// endpoints that have been failing for DisableAfter, and reports how many
+// deliveries were delivered.
+//
+// Deliveries to one endpoint are in flight together, so they may arrive
+// out of order, which the specification allows: receivers order a
+// payment's messages by its version.
 func (s *Service) DeliverPostbacks(ctx context.Context) (int, error) {
 	pb, err := s.postbacker()
 	if err != nil {
 		return 0, err
 	}
-	claim := DeliveryClaim{Owner: s.leaseOwner(), Now: s.now(), Lease: pb.opts.Lease, Limit: pb.opts.BatchSize}
-	due, err := pb.store.ClaimDeliveries(ctx, claim)
-	if err != nil {
-		return 0, err
-	}
+	// A wall-clock budget, not s.now(): a test's frozen clock would
+	// never end it.
+	deadline := time.Now().Add(pb.opts.Interval)
 	endpoints := map[string]*Endpoint{}
 	delivered := 0
+	for {
+		claim := DeliveryClaim{Owner: s.leaseOwner(), Now: s.now(), Lease: pb.opts.Lease, Limit: pb.opts.BatchSize}
+		due, err := pb.store.ClaimDeliveries(ctx, claim)
+		if err != nil {
+			return delivered, err
+		}
+		n, err := s.deliverAll(ctx, pb, claim.Owner, due, endpoints)
+		delivered += n
+		if err != nil {
+			return delivered, err
+		}
+		if len(due) < claim.Limit || ctx.Err() != nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	return delivered, s.disableFailing(ctx, pb)
+}
+
+// deliverAll posts claimed deliveries, Concurrency at a time, and reports
+// how many were delivered. endpoints caches the endpoints of the pass.
+func (s *Service) deliverAll(ctx context.Context, pb *postbacker, owner string, due []Delivery, endpoints map[string]*Endpoint) (int, error) {
+	var (
+		wg        sync.WaitGroup
+		delivered atomic.Int64
+		err       error
+	)
+	slots := make(chan struct{}, pb.opts.Concurrency)
 	for _, d := range due {
 		ep, ok := endpoints[d.EndpointID]
 		if !ok {
 			if ep, err = pb.store.Endpoint(ctx, d.EndpointID); err != nil {
-				return delivered, err
+				break
 			}
 			endpoints[d.EndpointID] = ep
 		}
-		if s.deliver(ctx, pb, claim.Owner, d, ep) {
-			delivered++
+		// An attempt that could outlast the lease is left for the next
+		// claim after it expires: another instance could claim it
+		// meanwhile and deliver it twice.
+		if !d.LeaseUntil.IsZero() && s.now().Add(pb.opts.Timeout).After(d.LeaseUntil) {
+			continue
 		}
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			if s.deliver(ctx, pb, owner, d, ep) {
+				delivered.Add(1)
+			}
+		})
 	}
-	return delivered, s.disableFailing(ctx, pb)
+	wg.Wait()
+	return int(delivered.Load()), err
 }
 
 // deliver makes one attempt and settles it, reporting whether it was
@@ -263,11 +322,18 @@ func (pb *postbacker) post(ctx context.Context, ep *Endpoint, m Message, ts time
 // disableFailing disables the endpoints that have been failing for
 // DisableAfter, logging each: their deliveries wait for the host.
 func (s *Service) disableFailing(ctx context.Context, pb *postbacker) error {
+	now := s.now()
+	last := pb.checkedFailing.Load()
+	if recent := last != 0 && now.Sub(time.Unix(0, last)) < failingCheckEvery; recent {
+		return nil
+	}
+	if !pb.checkedFailing.CompareAndSwap(last, now.UnixNano()) {
+		return nil // a concurrent pass is checking
+	}
 	since, err := pb.store.FailingSince(ctx)
 	if err != nil {
 		return err
 	}
-	now := s.now()
 	for id, t := range since {
 		if now.Sub(t) < pb.opts.DisableAfter {
 			continue
@@ -308,7 +374,7 @@ var errForbiddenAddress = errors.New("payments: postbacks may not reach this add
 // guardedClient is the HTTP client postbacks go through: it connects only
 // to the address it checked — the dialer's Control sees the resolved
 // address it is about to connect to — and follows no redirect.
-func guardedClient(allow []netip.Prefix, timeout time.Duration) *http.Client {
+func guardedClient(allow []netip.Prefix, timeout time.Duration, concurrency int) *http.Client {
 	dialer := &net.Dialer{Timeout: timeout, Control: func(network, address string, _ syscall.RawConn) error {
 		ap, err := netip.ParseAddrPort(address)
 		if err != nil || !permitted(ap.Addr().Unmap(), allow) {
@@ -320,7 +386,10 @@ func guardedClient(allow []netip.Prefix, timeout time.Duration) *http.Client {
 		DialContext:         dialer.DialContext,
 		Proxy:               nil, // a proxy would connect where the guard did not look
 		TLSHandshakeTimeout: timeout,
-		MaxIdleConnsPerHost: 16,
+		// Keep a connection per delivery in flight, so that a busy
+		// endpoint is not re-dialed (and re-handshaken) per message.
+		MaxIdleConnsPerHost: concurrency,
+		IdleConnTimeout:     90 * time.Second,
 	}
 	return &http.Client{Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse

@@ -79,7 +79,8 @@ var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustPa
 func TestPostbacksAreSignedQueuedAndDeliveredOnce(t *testing.T) {
 	ctx := t.Context()
 	clk := &clock{now: time.Now()}
-	svc, fake, _ := newService(t, payments.WithClock(clk.Now), payments.WithPostbacks(payments.PostbackOptions{Allow: loopback}))
+	// One post at a time, so that the 503 meets the first message.
+	svc, fake, _ := newService(t, payments.WithClock(clk.Now), payments.WithPostbacks(payments.PostbackOptions{Allow: loopback, Concurrency: 1}))
 	rcv := newReceiver(t)
 	ep, err := svc.AddEndpoint(ctx, payments.Endpoint{URL: rcv.URL, Events: []payments.EventType{payments.EventStatusChanged, payments.EventEntryRecorded}})
 	require.NoError(t, err)
@@ -118,6 +119,25 @@ func TestPostbacksAreSignedQueuedAndDeliveredOnce(t *testing.T) {
 			assert.Equal(t, "5.00", data["amount"], "amounts as decimal strings")
 		}
 	}
+}
+
+func TestPostbackPassDrainsFullClaims(t *testing.T) {
+	ctx := t.Context()
+	svc, fake, _ := newService(t, payments.WithPostbacks(payments.PostbackOptions{Allow: loopback, BatchSize: 2, Concurrency: 3}))
+	rcv := newReceiver(t)
+	ep, err := svc.AddEndpoint(ctx, payments.Endpoint{URL: rcv.URL, Events: []payments.EventType{payments.EventEntryRecorded}})
+	require.NoError(t, err)
+	rcv.secret = ep.Secrets[0]
+	for i := range 7 {
+		id := string(rune('a' + i))
+		_, err = svc.HandleWebhook(ctx, "fake", fake.Request(charge("e"+id, "p"+id, "amy", "1.00"), time.Now()))
+		require.NoError(t, err)
+	}
+	n, err := svc.DeliverPostbacks(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 7, n, "one pass claims again while claims come back full")
+	_, ids := rcv.received()
+	assert.Len(t, ids, 7)
 }
 
 func firstMessage(t *testing.T, svc *payments.Service, endpointID string) string {
