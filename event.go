@@ -27,6 +27,10 @@ const (
 	// EventHoldExpiring: an authorized payment's capture deadline nears
 	// and the hold watcher's policy is HoldWarn; Event.Payment is it.
 	EventHoldExpiring EventType = "payment.hold_expiring"
+	// EventReconcileDifference: a reconciliation found a difference
+	// between its gateway and the ledger that it cannot fix (see
+	// ReconcileDifference); Event.Difference is it.
+	EventReconcileDifference EventType = "reconcile.difference"
 )
 
 // Event is published to subscribers after what it reports has committed.
@@ -44,6 +48,8 @@ type Event struct {
 	Notification *Notification
 	// EndpointID is set for EventEndpointDisabled.
 	EndpointID string
+	// Difference is set for EventReconcileDifference.
+	Difference *ReconcileDifference
 }
 
 // Subscribe returns a channel of events that is closed when ctx ends; cancel
@@ -70,6 +76,10 @@ func (e Event) clone() Event {
 	if e.Entry != nil {
 		en := *e.Entry
 		e.Entry = &en
+	}
+	if e.Difference != nil {
+		d := e.Difference.clone()
+		e.Difference = &d
 	}
 	if e.Notification != nil {
 		n := *e.Notification

@@ -86,6 +86,60 @@ type RecordParser interface {
 	ParseRecord(ctx context.Context, body []byte) (*Changes, error)
 }
 
+// Reconciler is implemented by drivers that can list what moved at their
+// gateway since a point, so that money whose notification never arrived
+// reaches the ledger (Service.Reconcile). Each record it lists is a
+// self-contained body that its ParseRecord translates, as Service.Record
+// does any record: journaled with Source SourceRecord, replayable, and keyed
+// as the record's notification would be, so that what a notification
+// recorded is a duplicate and a notification arriving after the record is
+// one too.
+type Reconciler interface {
+	RecordParser
+	// ListMoved lists one page of what moved since q.Cursor. Its error
+	// stops the reconciliation; the cursor is not moved.
+	ListMoved(ctx context.Context, q MovedQuery) (*MovedPage, error)
+}
+
+// MovedQuery asks a Reconciler for what moved.
+type MovedQuery struct {
+	// Cursor is a MovedPage.Next the driver returned before; empty for a
+	// gateway never reconciled, whose listing starts at Since.
+	Cursor string
+	// Since is where a listing without a cursor starts.
+	Since time.Time
+	// Lookback is how far before its cursor a listing starts again, for
+	// money that moves after the object that carries it was created (a
+	// payment captured days after it was authorized) and for the
+	// gateway's listings lagging behind its clock. What is listed twice
+	// records nothing twice.
+	Lookback time.Duration
+	// Limit caps the records of one page; 0 leaves it to the driver. A
+	// driver may return more when its listing cannot stop in between.
+	Limit int
+}
+
+// MovedPage is one page of a Reconciler's listing.
+type MovedPage struct {
+	// Records are bodies for the driver's ParseRecord, one per movement
+	// or per object that carries money (a payment and its charge).
+	Records [][]byte
+	// Next is where the next listing starts: the reconciler saves it once
+	// every record is recorded, and passes it back as MovedQuery.Cursor.
+	Next string
+	// More reports that the listing stopped at the limit: call again with
+	// Next at once.
+	More bool
+	// Complete reports that the records are every movement the gateway
+	// holds that occurred (Entry.OccurredAt) in [From, Until), so that a
+	// ledger entry of that window the records do not carry is one the
+	// gateway does not know (Reconcile.CheckUnlisted). A driver whose
+	// listing is by something else (when the object was created) leaves
+	// it false.
+	Complete    bool
+	From, Until time.Time
+}
+
 // HeaderNamer is implemented by drivers that need request headers; the
 // journal keeps only the headers named here, never the full set, and
 // Service.Replay hands only these back to the driver. A driver that reads a

@@ -43,6 +43,11 @@ type Service struct {
 	postbacks *postbacker
 	// holds, when set, watches capture deadlines (see HoldWatch).
 	holds *HoldWatch
+	// observer, when set, is told what the Service does (see Observer);
+	// nil costs the hot paths one comparison.
+	observer Observer
+	// reconcile is the reconciler (see reconcile.go).
+	reconcile reconcileState
 }
 
 // Option configures a Service.
@@ -243,6 +248,9 @@ func (s *Service) commit(ctx context.Context, gateway string, c *Changes, n *Not
 		return nil, err
 	}
 	s.publish(now, res)
+	if s.postbacks != nil && len(res.Created)+len(res.Changes)+len(res.Entries) > 0 {
+		s.postbacks.wake()
+	}
 	if b.SyncOwner != "" && len(res.Entries) > 0 {
 		// An entry that waits for a rate is applied once converted.
 		due := slices.DeleteFunc(slices.Clone(res.Entries), func(e Entry) bool { return e.Settlement.Pending() })

@@ -273,3 +273,25 @@ func TestPostbacksNeedAStoreThatKeepsThem(t *testing.T) {
 type plainStore struct{ payments.Store }
 
 var _ = context.Background
+
+// TestRunDeliversWhatItQueuedAtOnce: a postback this Service queued leaves
+// as soon as it is committed, not on the next Interval.
+func TestRunDeliversWhatItQueuedAtOnce(t *testing.T) {
+	ctx := t.Context()
+	svc, fake, _ := newService(t, payments.WithPostbacks(payments.PostbackOptions{Allow: loopback, Interval: time.Hour}))
+	rcv := newReceiver(t)
+	ep, err := svc.AddEndpoint(ctx, payments.Endpoint{URL: rcv.URL, Events: []payments.EventType{payments.EventEntryRecorded}})
+	require.NoError(t, err)
+	rcv.mu.Lock()
+	rcv.secret = ep.Secrets[0]
+	rcv.mu.Unlock()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = svc.Run(runCtx) }()
+	t.Cleanup(func() { stop(); <-done })
+
+	_, err = svc.HandleWebhook(ctx, "fake", fake.Request(charge("e1", "p1", "amy", "5.00"), time.Now()))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { got, _ := rcv.received(); return len(got) == 1 },
+		5*time.Second, 10*time.Millisecond, "delivered long before the hour-long Interval")
+}

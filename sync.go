@@ -102,8 +102,10 @@ func (o SyncOptions) backoff(attempts int) time.Duration {
 // soon as its backoff has passed (and every SyncOptions.Interval for those
 // other Services left), prunes the journal on the JournalRetention's
 // schedule, converts entries that wait for a rate (Settlement.Retry),
-// delivers postbacks (PostbackOptions.Interval) and acts on holds about to
-// expire (HoldWatch.Every). Several Services may Run against one shared Store.
+// delivers postbacks (as soon as this Service queues them, and every
+// PostbackOptions.Interval for those other Services queued), acts on holds
+// about to expire (HoldWatch.Every) and reconciles with the gateways
+// (Reconcile.Every). Several Services may Run against one shared Store.
 func (s *Service) Run(ctx context.Context) error {
 	syncEvery := s.sync.Interval
 	if s.balance == nil {
@@ -129,12 +131,17 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	postbackTick := time.NewTicker(postbackEvery)
 	defer postbackTick.Stop()
+	var postbacksQueued <-chan struct{} // nil, never ready, without postbacks
+	if s.postbacks != nil {
+		postbacksQueued = s.postbacks.queued
+	}
 	holdEvery := time.Duration(math.MaxInt64)
 	if s.holds != nil {
 		holdEvery = s.holds.Every
 	}
 	holdTick := time.NewTicker(holdEvery)
 	defer holdTick.Stop()
+	defer s.reconcileInBackground(ctx)() // reconcile.go
 	s.prune(ctx)
 	for {
 		if s.balance != nil {
@@ -150,9 +157,9 @@ func (s *Service) Run(ctx context.Context) error {
 		case <-pruneTick.C:
 			s.prune(ctx)
 		case <-postbackTick.C:
-			if _, err := s.DeliverPostbacks(ctx); err != nil && ctx.Err() == nil {
-				s.log.ErrorContext(ctx, "payments: postback pass failed", "error", err)
-			}
+			s.postbackPass(ctx)
+		case <-postbacksQueued:
+			s.postbackPass(ctx)
 		case <-holdTick.C:
 			if _, err := s.WatchHolds(ctx); err != nil && ctx.Err() == nil {
 				s.log.ErrorContext(ctx, "payments: hold watcher pass failed", "error", err)
@@ -162,6 +169,12 @@ func (s *Service) Run(ctx context.Context) error {
 				s.log.ErrorContext(ctx, "payments: converting entries that wait for a rate failed", "error", err)
 			}
 		}
+	}
+}
+
+func (s *Service) postbackPass(ctx context.Context) {
+	if _, err := s.DeliverPostbacks(ctx); err != nil && ctx.Err() == nil {
+		s.log.ErrorContext(ctx, "payments: postback pass failed", "error", err)
 	}
 }
 
@@ -220,6 +233,16 @@ func (s *Service) leaseOwner() string { return s.instance + "/" + newID("lease")
 // Apply's context ends before the lease does; a BalanceService that ignores
 // its context can outlive the lease and overlap a later claim.
 func (s *Service) apply(ctx context.Context, t SyncTask) bool {
+	if s.observer != nil {
+		return s.observeSync(ctx, t)
+	}
+	_, err := s.attempt(ctx, t)
+	return err == nil
+}
+
+// attempt is apply without the Observer: it returns the state it settled
+// the task in and Apply's error.
+func (s *Service) attempt(ctx context.Context, t SyncTask) (SyncState, error) {
 	timeout := min(s.sync.ApplyTimeout, t.LeaseUntil.Sub(s.now()))
 	actx, cancel := context.WithTimeout(ctx, timeout)
 	err := s.callHost(actx, t.Entry)
@@ -252,7 +275,7 @@ func (s *Service) apply(ctx context.Context, t SyncTask) bool {
 			s.log.ErrorContext(ctx, "payments: settle sync", "entry", t.Entry.ID, "error", serr)
 		}
 	}
-	return err == nil
+	return st.State, err
 }
 
 // callHost calls the BalanceService, turning a panic in the host's code

@@ -61,6 +61,14 @@ func (s *Service) HandleWebhook(ctx context.Context, gateway string, req *Webhoo
 // handle verifies, records and journals one notification, and decides its
 // outcome and the reply; a is what the caller vouches for (Attribute).
 func (s *Service) handle(ctx context.Context, g Gateway, req *WebhookRequest, n *Notification, a Attribution) (*WebhookResult, error) {
+	if s.observer != nil {
+		return s.observeWebhook(ctx, g, req, n, a)
+	}
+	return s.ingest(ctx, g, req, n, a)
+}
+
+// ingest is handle without the Observer.
+func (s *Service) ingest(ctx context.Context, g Gateway, req *WebhookRequest, n *Notification, a Attribution) (*WebhookResult, error) {
 	res := &WebhookResult{}
 	var changes *Changes
 	var parseErr error

@@ -41,6 +41,8 @@ type Fake struct {
 	healthErr error
 	seq       int
 	calls     []string
+	moved     []movement // what moved at the fake gateway, in order (Move)
+	listErr   error      // ListMoved's next answer (FailListing)
 }
 
 // FakeOption configures a Fake.
@@ -88,6 +90,9 @@ type Event struct {
 	DisputeID string `json:"dispute_id,omitempty"`
 	// CaptureBefore, RFC 3339, is an authorization's capture deadline.
 	CaptureBefore string `json:"capture_before,omitempty"`
+	// OccurredAt, RFC 3339, is when the money moved (Entry.OccurredAt);
+	// Move sets it.
+	OccurredAt string `json:"occurred_at,omitempty"`
 }
 
 // Name implements payments.Gateway.
@@ -201,6 +206,14 @@ func (f *Fake) translate(ev Event) (*payments.Changes, error) {
 		}
 		update.CaptureBefore = t
 	}
+	var occurred time.Time
+	if ev.OccurredAt != "" {
+		t, err := time.Parse(time.RFC3339Nano, ev.OccurredAt)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: occurred_at: %v: %w", f.name, ev.ID, err, payments.ErrInvalidInput)
+		}
+		occurred = t
+	}
 	if ev.Amount != "" {
 		m, err := payments.ParseMoney(ev.Amount, ev.Currency)
 		if err != nil {
@@ -218,7 +231,7 @@ func (f *Fake) translate(ev Event) (*payments.Changes, error) {
 			}
 			c.Entries = append(c.Entries, payments.Entry{
 				Gateway: f.name, Kind: k.kind, GatewayRef: k.ref, GatewayPaymentID: ev.PaymentID,
-				Account: ev.Account, Amount: m, Overpayment: ev.Type == "payment.overpaid",
+				Account: ev.Account, Amount: m, Overpayment: ev.Type == "payment.overpaid", OccurredAt: occurred,
 			})
 		}
 	} else if hasEntry {

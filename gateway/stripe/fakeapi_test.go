@@ -44,7 +44,9 @@ type fakeAPI struct {
 	byKey        map[string]keyedAnswer
 	inFlight     map[string]bool
 	delay        time.Duration
-	refundStatus string     // status of new refunds; "succeeded" by default
+	refundStatus string // status of new refunds; "succeeded" by default
+	disputes     []map[string]any
+	created      int64      // created of new intents, refunds and disputes; 0 for the fixtures' times
 	fail         *fakeError // answer of the next call, once
 	seq          int
 	calls        []string // "POST /v1/… key=…", every request
@@ -206,7 +208,7 @@ func (f *fakeAPI) route(r *http.Request) (any, int) {
 			return missing(parts[1]), http.StatusNotFound
 		}
 		return bt, http.StatusOK
-	case r.Method == http.MethodGet && path == "refunds":
+	case r.Method == http.MethodGet && path == "refunds" && r.Form.Get("charge") != "":
 		var data []any
 		for _, re := range f.refunds {
 			if re["charge"] == r.Form.Get("charge") {
@@ -214,6 +216,12 @@ func (f *fakeAPI) route(r *http.Request) (any, int) {
 			}
 		}
 		return map[string]any{"object": "list", "data": data, "has_more": false, "url": "/v1/refunds"}, http.StatusOK
+	case r.Method == http.MethodGet && path == "refunds":
+		return listCreated(r, f.refunds), http.StatusOK
+	case r.Method == http.MethodGet && path == "payment_intents":
+		return listCreated(r, slices.Collect(maps.Values(f.intents))), http.StatusOK
+	case r.Method == http.MethodGet && path == "disputes":
+		return listCreated(r, f.disputes), http.StatusOK
 	}
 	return missing(path), http.StatusNotFound
 }
@@ -288,7 +296,7 @@ func (f *fakeAPI) newRefund(pi map[string]any, amount int64, md map[string]strin
 	re := map[string]any{
 		"id": fmt.Sprintf("re_fake%d", f.seq), "object": "refund", "status": f.refundStatus,
 		"amount": amount, "currency": pi["currency"], "payment_intent": pi["id"], "charge": chargeOf(pi["id"].(string)),
-		"metadata": md, "created": int64(1703250000),
+		"metadata": md, "created": f.createdOr(1703250000),
 	}
 	f.refunds = append(f.refunds, re)
 	return re
@@ -357,7 +365,7 @@ func (f *fakeAPI) createIntent(r *http.Request) map[string]any {
 		"id": id, "object": "payment_intent", "amount": formInt(r, "amount", 0), "currency": r.Form.Get("currency"),
 		"capture_method": r.Form.Get("capture_method"), "metadata": metadata(r), "status": "requires_payment_method",
 		"client_secret": id + "_secret_fake", "amount_received": int64(0), "amount_capturable": int64(0),
-		"created": int64(1703175360), "livemode": false,
+		"created": f.createdOr(1703175360), "livemode": false,
 	}
 	f.intents[id] = pi
 	return pi
@@ -533,4 +541,73 @@ func (f *fakeAPI) intent(id string) map[string]any {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return maps.Clone(f.intents[id])
+}
+
+// createdOr is the created time of a new object: the one setCreated set,
+// else the fixtures' def.
+func (f *fakeAPI) createdOr(def int64) int64 {
+	if f.created != 0 {
+		return f.created
+	}
+	return def
+}
+
+// setCreated makes new objects created at t, for listings by created.
+func (f *fakeAPI) setCreated(t time.Time) {
+	f.mu.Lock()
+	f.created = t.Unix()
+	f.mu.Unlock()
+}
+
+// listCreated answers a list call over objs as Stripe does: those created
+// in created[gte]..created[lt], newest first (ties by id, descending), limit
+// at a time after starting_after.
+func listCreated(r *http.Request, objs []map[string]any) map[string]any {
+	gte, lt := formInt(r, "created[gte]", 0), formInt(r, "created[lt]", 1<<62)
+	var in []map[string]any
+	for _, o := range objs {
+		if c := o["created"].(int64); c >= gte && c < lt {
+			in = append(in, o)
+		}
+	}
+	slices.SortFunc(in, func(a, b map[string]any) int {
+		if c := b["created"].(int64) - a["created"].(int64); c != 0 {
+			return int(c)
+		}
+		return strings.Compare(b["id"].(string), a["id"].(string))
+	})
+	if after := r.Form.Get("starting_after"); after != "" {
+		i := slices.IndexFunc(in, func(o map[string]any) bool { return o["id"] == after })
+		in = in[i+1:]
+	}
+	limit := int(formInt(r, "limit", 10))
+	more := len(in) > limit
+	data := []any{}
+	for _, o := range in[:min(limit, len(in))] {
+		data = append(data, maps.Clone(o))
+	}
+	return map[string]any{"object": "list", "data": data, "has_more": more, "url": r.URL.Path}
+}
+
+// dispute opens a dispute of amount on an intent's charge, as the card
+// network would; withdrawn takes the funds, reinstated gives them back.
+func (f *fakeAPI) dispute(intentID string, amount int64, withdrawn, reinstated bool) map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.seq++
+	pi := f.intents[intentID]
+	var txns []any
+	if withdrawn {
+		txns = append(txns, map[string]any{"id": fmt.Sprintf("txn_fake%dw", f.seq), "object": "balance_transaction", "amount": -amount - 1500})
+	}
+	if reinstated {
+		txns = append(txns, map[string]any{"id": fmt.Sprintf("txn_fake%dr", f.seq), "object": "balance_transaction", "amount": amount + 1500})
+	}
+	d := map[string]any{
+		"id": fmt.Sprintf("dp_fake%d", f.seq), "object": "dispute", "amount": amount, "currency": pi["currency"],
+		"charge": chargeOf(intentID), "payment_intent": intentID, "status": "needs_response", "reason": "fraudulent",
+		"balance_transactions": txns, "created": f.createdOr(1703260000), "livemode": false,
+	}
+	f.disputes = append(f.disputes, d)
+	return maps.Clone(d)
 }

@@ -49,9 +49,11 @@
 //
 // The driver implements payments.Gateway, payments.HeaderNamer,
 // payments.CheckoutCreator, payments.Capturer, payments.Canceler,
-// payments.Refunder, payments.HealthChecker and payments.WebhookReplier,
-// which acknowledges events the ledger rejected for good, so that Stripe
-// does not retry them for days (see Gateway.WebhookReply).
+// payments.Refunder, payments.HealthChecker, payments.Reconciler (listing
+// the intents, refunds and disputes created since a cursor; see
+// Gateway.ListMoved) and payments.WebhookReplier, which acknowledges events
+// the ledger rejected for good, so that Stripe does not retry them for days
+// (see Gateway.WebhookReply).
 //
 // Stripe reports no overpayment, so the driver never sets
 // payments.Entry.Overpayment: a charge above its payment's amount (an

@@ -31,6 +31,7 @@ type Store struct {
 	syncOrder     []string
 	pb            postbacks
 	holds         map[string]*holdState // by payment id
+	cursors       map[string]string     // by name (CursorStore)
 	closed        bool
 }
 

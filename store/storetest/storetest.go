@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore func(t *testing.T) payments.Store) {
 		{"Settlement", settlementTests()},
 		{"Postbacks", postbackTests()},
 		{"Holds", holdTests()},
+		{"Cursors", cursorTests()},
 		{"Sync", syncTests()},
 		{"Concurrency", concurrencyTests()},
 	}
