@@ -81,7 +81,7 @@ func (o Options) names() *strings.Replacer {
 	}
 	var pairs []string
 	for _, name := range []string{"payments", "entries", "balances", "notifications", "sync", "migrations",
-		"postback_endpoints", "postback_messages", "postback_deliveries", "postback_attempts", "holds"} {
+		"postback_endpoints", "postback_messages", "postback_deliveries", "postback_attempts", "holds", "cursors"} {
 		pairs = append(pairs, "{"+name+"}", table(name))
 	}
 	return strings.NewReplacer(append(pairs, "{prefix}", o.TablePrefix)...)

@@ -67,4 +67,5 @@ func ExampleMigrations() {
 	// 0004_notification_sources.sql
 	// 0005_settlement.sql
 	// 0006_postbacks_and_holds.sql
+	// 0007_cursors.sql
 }

@@ -139,6 +139,7 @@ var addedColumns = []struct{ table, column string }{
 	{"postback_deliveries", "state"},  // 0006
 	{"postback_attempts", "response"}, // 0006
 	{"payments", "hold_handled_at"},   // 0006
+	{"cursors", "value"},              // 0007
 }
 
 // checkSchema reports tables and columns missing under prefix, so that a
