@@ -5,6 +5,7 @@
 //
 //	payments journal --sqlite payments.db --outcome rejected --since 24h
 //	payments attribute ntf_… --account user-42 --postgres "$DATABASE_URL"
+//	(set -a; . ./host.env; payments replay ntf_…)   # the host's gateway variables
 //	payments entries --format jsonl > ledger.jsonl   # store from DATABASE_URL
 //
 // The store is a SQLite file (--sqlite PATH, or SQLITE_PATH) or a PostgreSQL
@@ -18,16 +19,24 @@
 //
 //	0  done
 //	1  failed: the store or the database could not do it
-//	2  usage: a bad flag or argument, or no store named
+//	2  usage: a bad flag or argument, no store named, or (attribute,
+//	   replay) gateway variables that do not configure the driver
 //	3  not found: no notification, sync task or file with that id or path
 //	4  refused: understood, but the ledger refuses it and nothing changed
 //	   (another account's money, a task that is not parked, a notification
-//	   that did not verify, a gateway this command has no driver for)
+//	   that did not verify, a gateway the environment does not enable)
 //
-// The command configures no gateway drivers, so attribute and replay, which
-// have the notification's driver verify and parse it again, are refused
-// (exit 4) for every gateway: they run in the host app, which has the
-// drivers (examples/server: POST /notifications/{id}/attribute).
+// attribute and replay have the notification's gateway driver verify and
+// parse it again, with the host's secrets, so the command builds that driver
+// from the variables the host app reads (examples/server: STRIPE_ENABLED,
+// STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, …, GOOGLE_PLAY_ENABLED, …),
+// through the same code (internal/gatewayenv): run it with the host's
+// environment. It reads only the variables of the notification's gateway,
+// so that another gateway's (a key file only the host's machine has) does
+// not stop it. A notification whose gateway the environment does not
+// enable is refused (exit 4), naming the *_ENABLED variable to set. The
+// driver does what the host's does on a replay, calling its gateway's API
+// with the host's keys where it must (Stripe listing a charge's refunds).
 package main
 
 import (
@@ -69,8 +78,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 type cli struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
-	// gateways are the drivers the Service gets. main configures none (see
-	// the package doc); tests give the Fake, to run attribute and replay.
+	// gateways are drivers to use before the environment's (see driver):
+	// main gives none, tests give the Fake.
 	gateways []payments.Gateway
 }
 
@@ -102,12 +111,16 @@ var commands = []*command{
 			"the body are escaped (\\x1b), so that an unverified body cannot drive the terminal."},
 	{name: "parked", args: "[flags]", summary: "list parked money no one has attributed yet", run: (*cli).parked},
 	{name: "attribute", args: "[flags] ID --account A", summary: "credit a parked notification's money to an account", run: (*cli).attribute,
-		detail: "Needs the notification's gateway driver, which verifies and parses it again;\n" +
-			"this command configures none, so it is refused (exit 4) naming the gateway.\n" +
-			"Attributing again to the same account records nothing twice; to another account\n" +
-			"is refused (exit 4)."},
+		detail: "Needs the notification's gateway driver, which verifies and parses it again: it is\n" +
+			"built from the host app's variables for that gateway (STRIPE_ENABLED, STRIPE_SECRET_KEY,\n" +
+			"STRIPE_WEBHOOK_SECRET, …), so run this with the host's environment:\n" +
+			"  (set -a; . ./host.env; payments attribute ntf_… --account user-42)\n" +
+			"A gateway the environment does not enable is refused (exit 4) naming its *_ENABLED\n" +
+			"variable. Attributing again to the same account records nothing twice; to another\n" +
+			"account is refused (exit 4)."},
 	{name: "replay", args: "[flags] ID", summary: "run a journaled notification through its driver and the ledger again", run: (*cli).replay,
-		detail: "Needs the notification's gateway driver, as attribute does."},
+		detail: "Needs the notification's gateway driver, built from the host's environment as\n" +
+			"attribute's is (see 'payments attribute -h')."},
 	{name: "balances", args: "--account A [flags]", summary: "show an account's balances", run: (*cli).balances,
 		detail: "The library reads balances by account only, so --account is required."},
 	{name: "entries", args: "[flags]", summary: "export the ledger as CSV or JSON lines, oldest first", run: (*cli).entries,
@@ -188,6 +201,8 @@ func (c *cli) help(w io.Writer) {
 	fmt.Fprint(w, `
 Every command takes the store as --sqlite PATH or --postgres DSN (else
 DATABASE_URL, else SQLITE_PATH), and --json to print JSON for scripts.
+attribute and replay build the notification's gateway driver from the host
+app's variables (STRIPE_ENABLED, …): run them with the host's environment.
 Run 'payments COMMAND -h' for a command's flags.
 
 exit codes: 0 done, 1 failed, 2 usage, 3 not found, 4 refused (nothing changed)

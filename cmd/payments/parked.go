@@ -49,23 +49,27 @@ func (c *cli) replay(ctx context.Context, cmd *command, args []string) error {
 }
 
 // rerun runs a replay or an attribution of notification id and prints what it
-// recorded, and the account's balances after it when account is set. It
-// checks first that the Service has the notification's driver, so that the
-// operator learns which gateway is missing rather than "not supported".
+// recorded, and the account's balances after it when account is set. It reads
+// the notification first, so that the Service gets the one driver it needs
+// and the operator learns which gateway is missing rather than "not
+// supported".
 func (c *cli) rerun(ctx context.Context, f *flags, id string, do func(*payments.Service) (*payments.WebhookResult, error), account string) error {
-	svc, done, err := c.open(ctx, f)
+	store, _, err := c.openStore(ctx, f.store, false)
 	if err != nil {
 		return err
 	}
-	defer done()
-	n, err := svc.Notification(ctx, id)
+	defer store.Close()
+	n, err := store.Notification(ctx, id)
 	if err != nil {
 		return err
 	}
-	if _, ok := svc.Gateway(n.Gateway); !ok {
-		return fmt.Errorf("%[1]s came from gateway %[2]q, whose driver must verify and parse it again, and this command configures no driver: "+
-			"do it in the host app (examples/server: POST /notifications/%[1]s/attribute or /replay): %[3]w",
-			id, n.Gateway, payments.ErrNotSupported)
+	g, err := c.driver(id, n.Gateway)
+	if err != nil {
+		return err
+	}
+	svc, err := payments.New(store, payments.WithGateway(g))
+	if err != nil {
+		return err
 	}
 	res, err := do(svc)
 	if err != nil {

@@ -1,4 +1,4 @@
-package main
+package gatewayenv
 
 import (
 	"errors"
@@ -14,8 +14,8 @@ import (
 
 // appstoreFromEnv reads APPSTORE_ENABLED, APPSTORE_BUNDLE_ID,
 // APPSTORE_ENVIRONMENT (Production, the default, or Sandbox: the
-// environment whose notifications and purchases the server takes; point
-// the matching Server URL in App Store Connect at this server's
+// environment whose notifications and purchases the host takes; point
+// the matching Server URL in App Store Connect at the host's
 // /appstore-handleWebhookEvents), APPSTORE_APP_APPLE_ID (the app's Apple id,
 // required in Production) and, for purchases the app reports,
 // APPSTORE_ISSUER_ID, APPSTORE_KEY_ID and APPSTORE_PRIVATE_KEY_PATH (the

@@ -1,4 +1,4 @@
-package main
+package gatewayenv
 
 import (
 	"errors"
@@ -9,8 +9,8 @@ import (
 )
 
 // paypalFromEnv reads PAYPAL_ENABLED, PAYPAL_CLIENT_ID, PAYPAL_SECRET,
-// PAYPAL_WEBHOOK_ID (the id PayPal gave the webhook pointing at this
-// server's /paypal-handleWebhookEvents; it is part of what PayPal signs)
+// PAYPAL_WEBHOOK_ID (the id PayPal gave the webhook pointing at the host's
+// /paypal-handleWebhookEvents; it is part of what PayPal signs)
 // and PAYPAL_SANDBOX (true for https://api-m.sandbox.paypal.com). Webhook
 // certificates are checked against the system's roots.
 func paypalFromEnv(env env, log *slog.Logger) (payments.Gateway, error) {
