@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/payrail/payments"
+	"github.com/payrail/payments/stream"
 )
 
 // Config configures a Gate.
@@ -54,6 +55,13 @@ type Config struct {
 	// SweepEvery is how often Run rechecks the ledger for payments whose
 	// change it did not see (another process recorded it); default 1 min.
 	Interval, SweepEvery time.Duration
+	// StreamKey signs the tokens with which the return pages follow their
+	// payment's live status (package stream, mounted at PathEvents): at
+	// least stream.MinKeyBytes random bytes, the same on every instance
+	// behind one BaseURL. Without it each Gate draws a random key, which
+	// serves a single instance; with several, a page whose stream reaches
+	// another instance falls back to reloading itself.
+	StreamKey []byte
 	// Logger receives the gate's warnings; default discards.
 	Logger *slog.Logger
 	// Now is the clock, for tests; default time.Now.
@@ -71,6 +79,12 @@ type Gate struct {
 	client  *http.Client
 	owner   string
 	handler http.Handler
+	// events serves the return pages' live status (PathEvents); streamKey
+	// signs its tokens.
+	events    *stream.Handler
+	streamKey []byte
+	// docsPage is the integration page's view of OpenAPI.
+	docsPage *docsPage
 	// checkoutLocks serialize the checkouts of one record (see
 	// ensureCheckout), striped by id so that they cost nothing to keep.
 	checkoutLocks [checkoutStripes]sync.Mutex
@@ -88,9 +102,31 @@ func New(svc *payments.Service, cfg Config) (*Gate, error) {
 	defaults(&cfg)
 	g := &Gate{svc: svc, cfg: cfg, base: base, log: cfg.Logger, now: cfg.Now,
 		client: guardedClient(cfg.PostbackAllow, cfg.PostbackTimeout), owner: "gate_" + randomHex(8)}
+	g.streamKey = cfg.StreamKey
+	if g.streamKey == nil {
+		g.streamKey = make([]byte, stream.MinKeyBytes)
+		_, _ = rand.Read(g.streamKey) // never fails on supported platforms
+	}
+	g.events, err = stream.New(svc, stream.Options{Key: g.streamKey, Logger: cfg.Logger,
+		// A return page waits for an outcome, failures included: it sends
+		// the customer on to errorUrl, where stream.IsFinal would wait for
+		// a retry.
+		Final: func(s payments.Status) bool { return outcomeOf(Status(s)) != outcomeWaiting }})
+	if err != nil {
+		return nil, fmt.Errorf("gate: StreamKey: %w", err)
+	}
+	if g.docsPage, err = buildDocs(OpenAPI, base.String()); err != nil {
+		return nil, err
+	}
 	g.handler = g.routes()
 	return g, nil
 }
+
+// Close ends the return pages' open status streams, which would otherwise
+// hold a graceful shutdown until they end: register it with
+// http.Server.RegisterOnShutdown. The pages reconnect, or reload, to an
+// instance that is up.
+func (g *Gate) Close() { g.events.Close() }
 
 func defaults(cfg *Config) {
 	if cfg.PayWithin <= 0 {
@@ -130,9 +166,20 @@ const (
 	PathPay         = "/pay"
 	PathSuccess     = "/success"
 	PathError       = "/error"
-	// PathStatus answers the payment's ledger status as JSON, for the
-	// return pages' polling ({"status":…,"settled":…}).
+	// PathStatus answers the payment's ledger status as JSON
+	// ({"status":…,"settled":…}), for clients that poll.
 	PathStatus = "/status"
+	// PathEvents serves a payment's live status as Server-Sent Events
+	// (package stream) at PathEvents+"{library payment id}", authorized by
+	// the token the return page was given.
+	PathEvents = "/events/"
+	// PathDocs is the integration page rendered from OpenAPI.
+	PathDocs = "/docs"
+	// PathDailyReport and PathTransactionsCSV, PathTransactionsJSONL are
+	// the merchant's reports (report_http.go).
+	PathDailyReport       = "/api/v1/reports/daily"
+	PathTransactionsCSV   = "/api/v1/transactions.csv"
+	PathTransactionsJSONL = "/api/v1/transactions.jsonl"
 )
 
 // Handler returns the gate's handler: the merchant API and the customer's
@@ -149,6 +196,11 @@ func (g *Gate) routes() http.Handler {
 	mux.HandleFunc("GET "+PathSuccess, g.returned(outcomeSuccess))
 	mux.HandleFunc("GET "+PathError, g.returned(outcomeFailure))
 	mux.HandleFunc("GET "+PathStatus, g.status)
+	mux.Handle("GET "+PathEvents+"{id}", g.events)
+	mux.HandleFunc("GET "+PathDocs, g.docs)
+	mux.HandleFunc("GET "+PathDailyReport, g.dailyReport)
+	mux.HandleFunc("GET "+PathTransactionsCSV, g.exportTransactions(exportCSV))
+	mux.HandleFunc("GET "+PathTransactionsJSONL, g.exportTransactions(exportJSONL))
 	return mux
 }
 

@@ -58,8 +58,9 @@ func TestFlowInitPayWebhookReturnPostback(t *testing.T) {
 	// no proof of payment.
 	wait := e.get(base + "/success?id=" + id)
 	require.Equal(t, http.StatusOK, wait.code)
-	assert.Contains(t, wait.body, `http-equiv="refresh"`)
-	assert.Contains(t, wait.body, "/status?id="+id)
+	assert.Contains(t, wait.body, `<noscript><meta http-equiv="refresh"`, "without script the page reloads itself")
+	assert.Contains(t, wait.body, `new EventSource(events)`)
+	assert.Contains(t, wait.body, base+"/events/"+rec.PaymentID+"?token=", "with script it follows the stream")
 	assert.Equal(t, "no-referrer", wait.header.Get("Referrer-Policy"))
 	st := e.get(base + "/status?id=" + id)
 	assert.Equal(t, map[string]any{"status": "pending", "settled": false}, st.json)

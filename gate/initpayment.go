@@ -12,6 +12,7 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -60,17 +61,8 @@ type initAnswer struct {
 
 func (g *Gate) initPayment(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !strings.EqualFold(scheme, "Token") {
-		g.writeError(w, r, &apiError{status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "send Authorization: Token <merchant token>"})
-		return
-	}
-	m, err := authenticate(ctx, g.cfg.Merchants, strings.TrimSpace(token))
-	if err != nil {
-		if errors.Is(err, payments.ErrUnauthenticated) {
-			err = &apiError{status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "unknown or revoked token"}
-		}
-		g.writeError(w, r, err)
+	m, ok := g.authorize(w, r)
+	if !ok {
 		return
 	}
 	var req PaymentRequest
@@ -95,6 +87,25 @@ func (g *Gate) initPayment(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, initAnswer{Status: ResponseSuccess, ID: rec.ID, URL: g.link(PathPay, rec.ID)})
+}
+
+// authorize finds the merchant of the request's "Authorization: Token …",
+// answering 401 when there is none.
+func (g *Gate) authorize(w http.ResponseWriter, r *http.Request) (*Merchant, bool) {
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Token") {
+		g.writeError(w, r, &apiError{status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "send Authorization: Token <merchant token>"})
+		return nil, false
+	}
+	m, err := authenticate(r.Context(), g.cfg.Merchants, strings.TrimSpace(token))
+	if err != nil {
+		if errors.Is(err, payments.ErrUnauthenticated) {
+			err = &apiError{status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "unknown or revoked token"}
+		}
+		g.writeError(w, r, err)
+		return nil, false
+	}
+	return m, true
 }
 
 // normalize validates a request and returns it in the one form the gate
@@ -233,7 +244,11 @@ func fingerprint(req PaymentRequest) string {
 func (g *Gate) record(ctx context.Context, m *Merchant, req PaymentRequest) (*Record, error) {
 	fp := fingerprint(req)
 	rec := &Record{ID: newGateID(), Merchant: m.ID, MerchantPaymentID: req.ID, Fingerprint: fp, Request: req,
-		Gateway: req.Gateway, CreatedAt: g.now().UTC()}
+		Gateway: req.Gateway,
+		// SQL stores keep microseconds, and transaction exports page by
+		// (CreatedAt, ID): every store must hold the instant the cursor
+		// names.
+		CreatedAt: g.now().UTC().Truncate(time.Microsecond)}
 	err := g.cfg.Records.CreateRecord(ctx, rec)
 	if errors.Is(err, payments.ErrConflict) {
 		if rec, err = g.cfg.Records.RecordByMerchant(ctx, m.ID, req.ID); err != nil {

@@ -43,5 +43,33 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			assert.NotEqual(t, http.StatusMethodNotAllowed, a.code, "%s %s is routed", method, path)
 		}
 	}
-	assert.Equal(t, 2, operations)
+	assert.Equal(t, 5, operations)
+}
+
+// The integration page lists every path and operation of the document,
+// with its fields and the error codes.
+func TestDocsPageListsEveryOperation(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]struct {
+			OperationID string `json:"operationId"`
+		} `json:"paths"`
+	}
+	require.NoError(t, json.Unmarshal(gate.OpenAPI, &doc))
+	e := newEnv(t, nil)
+	page := e.get(base + gate.PathDocs)
+	require.Equal(t, http.StatusOK, page.code)
+	assert.Equal(t, "text/html; charset=utf-8", page.header.Get("Content-Type"))
+	for path, item := range doc.Paths {
+		assert.Contains(t, page.body, "<code>"+path+"</code>", "the page lists %s", path)
+		for method, op := range item {
+			assert.Contains(t, page.body, `id="`+op.OperationID+`"`, "%s %s has a section", method, path)
+		}
+	}
+	for _, field := range []string{"customerEmail", "postbackUrl", "amountMinor", "cursor (query)", "Next-Cursor", "data.paymentId"} {
+		assert.Contains(t, page.body, "<code>"+field+"</code>", field)
+	}
+	for _, code := range []gate.ErrorCode{gate.CodeUnauthorized, gate.CodeIdempotencyConflict, gate.CodeNotSupported} {
+		assert.Contains(t, page.body, "<code>"+string(code)+"</code>")
+	}
+	assert.Contains(t, page.body, "No token needed.", "the document itself is public")
 }

@@ -8,6 +8,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/payrail/payments/stream"
 )
 
 // refreshSeconds is the return page's meta-refresh period: the fallback
@@ -138,11 +141,11 @@ func (g *Gate) returned(route outcome) http.HandlerFunc {
 		}
 		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
 		polls := int(g.cfg.ReturnWait.Seconds()) / refreshSeconds
-		next := outcomeOf(status)
-		if next == outcomeWaiting && n >= polls {
-			next = route
+		decided := outcomeOf(status)
+		if decided == outcomeWaiting && n >= polls {
+			decided = route
 		}
-		switch next {
+		switch decided {
 		case outcomeSuccess:
 			http.Redirect(w, r, rec.Request.SuccessURL, http.StatusSeeOther)
 			return
@@ -154,12 +157,34 @@ func (g *Gate) returned(route outcome) http.HandlerFunc {
 		if route == outcomeSuccess {
 			self = g.link(PathSuccess, rec.ID)
 		}
+		next := self + "&n=" + strconv.Itoa(n+1)
 		g.render(w, http.StatusOK, "waiting", waitingPage{
-			Refresh:   strconv.Itoa(refreshSeconds) + ";url=" + self + "&n=" + strconv.Itoa(n+1),
-			StatusURL: g.link(PathStatus, rec.ID),
-			NextURL:   self + "&n=" + strconv.Itoa(n+1),
+			Refresh:    strconv.Itoa(refreshSeconds) + ";url=" + next,
+			EventsURL:  g.eventsURL(rec),
+			NextURL:    next,
+			GiveUpURL:  self + "&n=" + strconv.Itoa(polls),
+			WaitMillis: max(0, polls-n) * refreshSeconds * 1000,
 		})
 	}
+}
+
+// eventsTokenSlack is how long a return page's stream token outlives the
+// page's wait, so that a slow page still connects.
+const eventsTokenSlack = time.Minute
+
+// eventsURL is the live status stream of rec's payment with a token for
+// it, or "" before a checkout (there is no payment to follow yet). The
+// token is bound to the payment and lasts a little longer than the page
+// waits; it is signed against the wall clock, which is what the stream
+// checks it by, not Config.Now.
+func (g *Gate) eventsURL(rec *Record) string {
+	if rec.PaymentID == "" {
+		return ""
+	}
+	u := *g.base
+	u.Path = strings.TrimSuffix(u.Path, "/") + PathEvents + url.PathEscape(rec.PaymentID)
+	u.RawQuery = url.Values{"token": {stream.Token(g.streamKey, rec.PaymentID, g.cfg.ReturnWait+eventsTokenSlack, time.Now())}}.Encode()
+	return u.String()
 }
 
 // status answers a payment's ledger status as JSON, for the return page's
@@ -262,8 +287,16 @@ type choicePage struct {
 	Gateways                     []string
 }
 
+// waitingPage follows the payment: by its live status stream where the
+// browser runs script (EventsURL, empty before a checkout), else by
+// reloading itself (Refresh, in <noscript>). Either way it only ever goes
+// to the gate's own return URL, whose handler decides by the ledger: the
+// stream tells the page when to look, never where the customer goes.
 type waitingPage struct {
-	Refresh, StatusURL, NextURL string
+	Refresh, EventsURL, NextURL, GiveUpURL string
+	// WaitMillis is how long the page follows before GiveUpURL, which
+	// sends the customer on by the way back.
+	WaitMillis int
 }
 
 type pageData struct {
@@ -293,10 +326,10 @@ func (g *Gate) render(w http.ResponseWriter, status int, name string, page any) 
 	_, _ = w.Write([]byte(b.String()))
 }
 
-// The "follow" template is how the return page follows the status: a poll
-// of PathStatus for now. When package stream lands, it becomes an
-// EventSource on the stream's handler with a token issued here; the rest of
-// the page stays.
+// The "follow" template follows the payment's status stream with
+// EventSource; the page navigates only to its own URLs. A stream that
+// cannot be opened (closed with an error, such as a token from another
+// instance's key) falls back to reloading, as the <noscript> refresh does.
 var pages = template.Must(template.New("pages").Parse(`
 {{define "head"}}<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer">
@@ -311,17 +344,20 @@ var pages = template.Must(template.New("pages").Parse(`
 {{end}}</form></body></html>{{end}}
 {{define "follow"}}<script nonce="{{.Nonce}}">
 (function () {
-  var statusURL = {{.Page.StatusURL}}, next = {{.Page.NextURL}};
-  function poll() {
-    fetch(statusURL, {cache: "no-store", credentials: "omit"})
-      .then(function (r) { return r.json(); })
-      .then(function (s) { if (s.settled) { location.replace(next); } else { setTimeout(poll, 1000); } })
-      .catch(function () { setTimeout(poll, 2000); });
-  }
-  setTimeout(poll, 1000);
+  var events = {{.Page.EventsURL}}, next = {{.Page.NextURL}}, giveUp = {{.Page.GiveUpURL}}, gone = false;
+  function go(u) { if (!gone) { gone = true; location.replace(u); } }
+  setTimeout(function () { go(giveUp); }, {{.Page.WaitMillis}});
+  if (!events || !window.EventSource) { setTimeout(function () { go(next); }, 2000); return; }
+  var es = new EventSource(events);
+  es.onmessage = function (e) {
+    var s = JSON.parse(e.data);
+    if (s.final) { es.close(); go(next); }
+  };
+  es.addEventListener("expired", function () { es.close(); go(next); });
+  es.onerror = function () { if (es.readyState === EventSource.CLOSED) { setTimeout(function () { go(next); }, 2000); } };
 })();
 </script>{{end}}
-{{define "waiting"}}{{template "head" .}}<meta http-equiv="refresh" content="{{.Page.Refresh}}">
+{{define "waiting"}}{{template "head" .}}<noscript><meta http-equiv="refresh" content="{{.Page.Refresh}}"></noscript>
 <title>Confirming your payment</title></head><body>
 <h1>Confirming your payment…</h1><p>This takes a few seconds. You will be sent back to the shop.</p>
 {{template "follow" .}}</body></html>{{end}}

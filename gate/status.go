@@ -129,3 +129,6 @@ const (
 	ResponseSuccess = "success"
 	ResponseError   = "error"
 )
+
+// CodeNotSupported: the gate's RecordStore cannot report (501).
+const CodeNotSupported ErrorCode = "not_supported"
