@@ -32,6 +32,21 @@ func (c *cli) newFlags(cmd *command) *flags {
 // stops at the first argument, and `attribute ID --account A` reads
 // naturally), and checks that there are exactly want positional arguments.
 func (c *cli) parse(cmd *command, f *flags, args []string, want int) ([]string, error) {
+	positional, err := c.parseUpTo(cmd, f, args, len(args))
+	switch {
+	case err != nil:
+		return nil, err
+	case len(positional) == want:
+		return positional, nil
+	case want == 0:
+		return nil, usagef("unexpected argument %q", positional[0])
+	}
+	return nil, usagef("want %d argument(s): payments %s %s", want, cmd.name, cmd.args)
+}
+
+// parseUpTo is parse for a command whose arguments are optional: it takes
+// at most max of them.
+func (c *cli) parseUpTo(cmd *command, f *flags, args []string, max int) ([]string, error) {
 	f.fs.SetOutput(io.Discard) // the usage is printed below, to the right stream
 	var positional []string
 	for {
@@ -52,11 +67,11 @@ func (c *cli) parse(cmd *command, f *flags, args []string, want int) ([]string, 
 		positional = append(positional, f.fs.Arg(0))
 		args = f.fs.Args()[1:]
 	}
-	if len(positional) != want {
-		if want == 0 {
+	if len(positional) > max {
+		if max == 0 {
 			return nil, usagef("unexpected argument %q", positional[0])
 		}
-		return nil, usagef("want %d argument(s): payments %s %s", want, cmd.name, cmd.args)
+		return nil, usagef("want at most %d argument(s): payments %s %s", max, cmd.name, cmd.args)
 	}
 	return positional, nil
 }

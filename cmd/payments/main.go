@@ -1,12 +1,13 @@
 // Command payments is the operator's command for a payments ledger: it reads
-// the journal of notifications, credits parked money, reads balances, exports
-// the ledger, looks after the sync outbox, migrates the schema and prunes the
-// journal, on the same store the host app uses.
+// the journal of notifications, credits parked money, reconciles gateways,
+// reads balances, exports the ledger, looks after the sync outbox, migrates
+// the schema and prunes the journal, on the same store the host app uses.
 //
 //	payments journal --sqlite payments.db --outcome rejected --since 24h
 //	payments attribute ntf_… --account user-42 --postgres "$DATABASE_URL"
 //	(set -a; . ./host.env; payments replay ntf_…)   # the host's gateway variables
 //	payments entries --format jsonl > ledger.jsonl   # store from DATABASE_URL
+//	(set -a; . ./host.env; payments reconcile --json) || alert   # exit 5: differences
 //
 // The store is a SQLite file (--sqlite PATH, or SQLITE_PATH) or a PostgreSQL
 // database (--postgres DSN, or DATABASE_URL, which wins over SQLITE_PATH as it
@@ -25,6 +26,9 @@
 //	4  refused: understood, but the ledger refuses it and nothing changed
 //	   (another account's money, a task that is not parked, a notification
 //	   that did not verify, a gateway the environment does not enable)
+//	5  differences: reconcile ran, and reported differences between a
+//	   gateway and the ledger that it cannot fix (an amount that differs,
+//	   money it cannot attribute); what it could record it recorded
 //
 // attribute and replay have the notification's gateway driver verify and
 // parse it again, with the host's secrets, so the command builds that driver
@@ -59,6 +63,7 @@ const (
 	exitUsage    = 2
 	exitNotFound = 3
 	exitRefused  = 4
+	// exitDifferences (5, reconcile.go) is reconcile's: differences found.
 )
 
 func main() {
@@ -99,8 +104,7 @@ type command struct {
 	run    func(c *cli, ctx context.Context, cmd *command, args []string) error
 }
 
-// commands is the command table. Reconciliation is not here on purpose: it
-// is another engineer's work.
+// commands is the command table.
 var commands = []*command{
 	{name: "journal", args: "[flags]", summary: "list journaled notifications, newest first", run: (*cli).journal,
 		detail: "Pages with --after (the cursor the previous page printed) and --limit.\n" +
@@ -121,6 +125,15 @@ var commands = []*command{
 	{name: "replay", args: "[flags] ID", summary: "run a journaled notification through its driver and the ledger again", run: (*cli).replay,
 		detail: "Needs the notification's gateway driver, built from the host's environment as\n" +
 			"attribute's is (see 'payments attribute -h')."},
+	{name: "reconcile", args: "[flags] [GATEWAY]", summary: "record what moved at a gateway without a webhook, and report differences", run: (*cli).reconcile,
+		detail: "Lists what moved at GATEWAY, or at every gateway the environment enables whose driver\n" +
+			"lists (Stripe, Google Play, Cryptomus), since the cursor the host's reconciler keeps in\n" +
+			"the store, and records what the ledger lacks under the keys its webhook would have used:\n" +
+			"a webhook arriving later is a duplicate. Drivers are built from the host app's variables,\n" +
+			"as attribute's are: run it with the host's environment. It moves the same cursor as the\n" +
+			"host's reconciler; nothing is booked twice. Exit 0 when no difference was found, 5 when\n" +
+			"some were (listed with their kind: amount_differs, unlisted, parked, rejected), 1 when a\n" +
+			"gateway's API or the store failed (the cursor then stays where it was)."},
 	{name: "balances", args: "--account A [flags]", summary: "show an account's balances", run: (*cli).balances,
 		detail: "The library reads balances by account only, so --account is required."},
 	{name: "entries", args: "[flags]", summary: "export the ledger as CSV or JSON lines, oldest first", run: (*cli).entries,
@@ -201,11 +214,12 @@ func (c *cli) help(w io.Writer) {
 	fmt.Fprint(w, `
 Every command takes the store as --sqlite PATH or --postgres DSN (else
 DATABASE_URL, else SQLITE_PATH), and --json to print JSON for scripts.
-attribute and replay build the notification's gateway driver from the host
-app's variables (STRIPE_ENABLED, …): run them with the host's environment.
+attribute, replay and reconcile build gateway drivers from the host app's
+variables (STRIPE_ENABLED, …): run them with the host's environment.
 Run 'payments COMMAND -h' for a command's flags.
 
-exit codes: 0 done, 1 failed, 2 usage, 3 not found, 4 refused (nothing changed)
+exit codes: 0 done, 1 failed, 2 usage, 3 not found, 4 refused (nothing changed),
+5 reconcile found differences
 `)
 }
 
@@ -226,6 +240,8 @@ func exitCode(err error) int {
 	switch {
 	case err == nil, errors.Is(err, errHelp):
 		return exitOK
+	case errors.As(err, new(*differencesError)):
+		return exitDifferences
 	case errors.As(err, &usage), errors.Is(err, payments.ErrInvalidInput):
 		// ErrInvalidInput is what the library answers to input it cannot
 		// read: a cursor it did not issue, a malformed reference.

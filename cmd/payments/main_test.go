@@ -309,7 +309,7 @@ func TestExitCodes(t *testing.T) {
 		{"help", nil, []string{"help"}, exitOK, ""},
 		{"command help", nil, []string{"journal", "show", "-h"}, exitOK, ""},
 		{"no command", nil, nil, exitUsage, ""},
-		{"unknown command", nil, []string{"reconcile"}, exitUsage, `unknown command "reconcile"`},
+		{"unknown command", nil, []string{"reconcil"}, exitUsage, `unknown command "reconcil"`},
 		{"bad flag", nil, []string{"journal", "--sqlite", l.path, "--bogus"}, exitUsage, "-bogus"},
 		{"bad outcome", nil, []string{"journal", "--sqlite", l.path, "--outcome", "lost"}, exitUsage, "--outcome"},
 		{"bad time", nil, []string{"journal", "--sqlite", l.path, "--since", "yesterday"}, exitUsage, "RFC 3339"},

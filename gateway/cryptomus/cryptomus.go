@@ -27,7 +27,8 @@
 // refusal brings no storm of retries to spare the endpoint from.
 //
 // The driver implements payments.Gateway, payments.CheckoutCreator,
-// payments.Refunder, payments.HealthChecker and payments.HeaderNamer, plus
+// payments.Refunder, payments.HealthChecker, payments.HeaderNamer and
+// payments.Reconciler (over the payment history; see ListMoved), plus
 // Cryptomus calls with no portable equivalent: PaymentInfo, RefundInvoice,
 // ResendWebhook and TestWebhook. It is no payments.Capturer or
 // payments.Canceler: an invoice is paid at once or expires. Refunds are of
@@ -61,6 +62,12 @@ const (
 	// this driver was written did not state it. It is used when
 	// Config.CheckWebhookIP is set and Config.WebhookIPs is empty.
 	DefaultWebhookIP = "91.227.144.54"
+	// DefaultHistoryPageInterval is the pause between pages of the payment
+	// history. Cryptomus documents no rate limit for it, but refuses pages
+	// asked for too fast: pyCryptomusAPI added a one-second delay between
+	// pages for that reason (release 0.0.3,
+	// https://github.com/Badiboy/pyCryptomusAPI/releases).
+	DefaultHistoryPageInterval = time.Second
 )
 
 // APIKey names one of a merchant's two Cryptomus API keys. Cryptomus issues
@@ -171,6 +178,11 @@ type Config struct {
 	// SuccessURL is the link shown after a successful payment
 	// (url_success), used when a checkout gives no ReturnURL.
 	SuccessURL string
+
+	// HistoryPageInterval is the pause between two pages of the payment
+	// history that ListMoved reads (default DefaultHistoryPageInterval;
+	// negative for none).
+	HistoryPageInterval time.Duration
 }
 
 // Gateway is the Cryptomus driver. It is safe for concurrent use.
@@ -189,6 +201,7 @@ var (
 	_ payments.Refunder        = (*Gateway)(nil)
 	_ payments.HealthChecker   = (*Gateway)(nil)
 	_ payments.HeaderNamer     = (*Gateway)(nil)
+	_ payments.Reconciler      = (*Gateway)(nil)
 )
 
 // New checks cfg and returns a Gateway. Errors wrap payments.ErrInvalidInput.
@@ -214,6 +227,9 @@ func New(cfg Config) (*Gateway, error) {
 	g := &Gateway{cfg: cfg, baseURL: strings.TrimRight(cfg.BaseURL, "/"), client: cfg.HTTPClient, log: cfg.Logger}
 	if g.cfg.Name == "" {
 		g.cfg.Name = DefaultName
+	}
+	if g.cfg.HistoryPageInterval == 0 {
+		g.cfg.HistoryPageInterval = DefaultHistoryPageInterval
 	}
 	if g.baseURL == "" {
 		g.baseURL = DefaultBaseURL

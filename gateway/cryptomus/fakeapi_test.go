@@ -2,13 +2,17 @@ package cryptomus_test
 
 import (
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -21,7 +25,8 @@ import (
 // answer; otherwise invoices and refunds are kept as Cryptomus keeps them:
 // creating an invoice echoes the order with a fresh uuid, and a known
 // order_id gets its first invoice back; a refund is accepted for a paid
-// invoice and refused for one that is not.
+// invoice and refused for one that is not; the payment history lists the
+// invoices by creation date, perPage at a time (see list).
 type fakeAPI struct {
 	t      *testing.T
 	server *httptest.Server
@@ -32,6 +37,10 @@ type fakeAPI struct {
 	requests []apiRequest
 	invoices map[string]*fakeInvoice // by uuid
 	orders   map[string]string       // order_id → uuid
+	order    []string                // uuids, in the order they were created
+	perPage  int                     // the history's page size
+	// created is when the next invoice is created (default: now).
+	created func() time.Time
 }
 
 type answer struct {
@@ -41,6 +50,7 @@ type answer struct {
 
 type apiRequest struct {
 	Path   string
+	Query  url.Values
 	Body   []byte
 	Fields map[string]any
 }
@@ -49,13 +59,17 @@ type apiRequest struct {
 // echoes.
 type fakeInvoice struct {
 	UUID, OrderID, Amount, Currency, AdditionalData, Status string
+	// PaymentAmount and PayerCurrency are what the customer paid, once
+	// they have (settle).
+	PaymentAmount, PayerCurrency string
+	CreatedAt, UpdatedAt         time.Time
 	// Refunds counts the refund requests Cryptomus accepted for it.
 	Refunds int
 }
 
 func newFakeAPI(t *testing.T) *fakeAPI {
 	f := &fakeAPI{t: t, answers: map[string]answer{}, keys: map[string]string{},
-		invoices: map[string]*fakeInvoice{}, orders: map[string]string{}}
+		invoices: map[string]*fakeInvoice{}, orders: map[string]string{}, perPage: 15, created: time.Now}
 	f.server = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.server.Close)
 	return f
@@ -72,7 +86,7 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	var fields map[string]any
 	_ = json.Unmarshal(body, &fields)
-	f.requests = append(f.requests, apiRequest{Path: r.URL.Path, Body: body, Fields: fields})
+	f.requests = append(f.requests, apiRequest{Path: r.URL.Path, Query: r.URL.Query(), Body: body, Fields: fields})
 
 	w.Header().Set("Content-Type", "application/json")
 	switch {
@@ -82,13 +96,13 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 		io.WriteString(w, `{"message":"Invalid Sign."}`)
 	default:
-		a := f.route(r.URL.Path, fields)
+		a := f.route(r.URL.Path, r.URL.Query(), fields)
 		w.WriteHeader(a.status)
 		io.WriteString(w, a.body)
 	}
 }
 
-func (f *fakeAPI) route(path string, fields map[string]any) answer {
+func (f *fakeAPI) route(path string, query url.Values, fields map[string]any) answer {
 	if a, ok := f.answers[path]; ok {
 		return a
 	}
@@ -97,6 +111,8 @@ func (f *fakeAPI) route(path string, fields map[string]any) answer {
 		return f.createInvoice(fields)
 	case "/v1/payment/refund":
 		return f.refund(fields)
+	case "/v1/payment/list":
+		return f.list(query, fields)
 	}
 	return answer{status: http.StatusNotFound}
 }
@@ -112,22 +128,92 @@ func (f *fakeAPI) createInvoice(fields map[string]any) answer {
 	}
 	inv, ok := f.invoices[f.orders[orderID]]
 	if !ok {
+		at := f.created().Truncate(time.Second)
 		inv = &fakeInvoice{UUID: newUUID(f.t), OrderID: orderID, Amount: str("amount"), Currency: str("currency"),
-			AdditionalData: str("additional_data"), Status: "check"}
+			AdditionalData: str("additional_data"), Status: "check", CreatedAt: at, UpdatedAt: at}
 		f.invoices[inv.UUID] = inv
 		f.orders[orderID] = inv.UUID
+		f.order = append(f.order, inv.UUID)
 	}
-	var additional any
-	if inv.AdditionalData != "" {
-		additional = inv.AdditionalData
+	return answer{http.StatusOK, `{"state":0,"result":` + string(inv.item()) + `}`}
+}
+
+// item is the invoice as payment information and the payment history
+// write it (https://doc.cryptomus.com/business/payments/payment-information),
+// dated in UTC+3 as Cryptomus dates its invoices.
+func (inv *fakeInvoice) item() []byte {
+	orNull := func(s string) any {
+		if s == "" {
+			return nil
+		}
+		return s
 	}
+	final := inv.Status != "check" && inv.Status != "process" && inv.Status != "refund_process"
 	result, err := json.Marshal(map[string]any{
 		"uuid": inv.UUID, "order_id": inv.OrderID, "amount": inv.Amount, "currency": inv.Currency,
-		"payment_amount": nil, "payer_amount": nil, "payer_currency": nil, "merchant_amount": nil,
+		"payment_amount": orNull(inv.PaymentAmount), "payer_amount": orNull(inv.PaymentAmount),
+		"payer_currency": orNull(inv.PayerCurrency), "merchant_amount": nil, "comments": nil,
 		"network": nil, "address": nil, "from": nil, "txid": nil, "payment_status": inv.Status,
-		"url": "https://pay.cryptomus.com/pay/" + inv.UUID, "expired_at": 1689098133, "status": inv.Status,
-		"is_final": false, "additional_data": additional,
-		"created_at": "2023-07-11T20:23:52+03:00", "updated_at": "2023-07-11T21:24:17+03:00",
+		"url": "https://pay.cryptomus.com/pay/" + inv.UUID, "expired_at": inv.CreatedAt.Add(time.Hour).Unix(), "status": inv.Status,
+		"is_final": final, "additional_data": orNull(inv.AdditionalData),
+		"created_at": inv.CreatedAt.In(utcPlus3).Format(time.RFC3339), "updated_at": inv.UpdatedAt.In(utcPlus3).Format(time.RFC3339),
+	})
+	if err != nil {
+		panic(err) // a map of strings, numbers and nil always marshals
+	}
+	return result
+}
+
+var utcPlus3 = time.FixedZone("UTC+3", 3*60*60)
+
+// list answers the payment history
+// (https://doc.cryptomus.com/business/payments/payment-history): the
+// invoices created between date_from and date_to (inclusive, on the UTC+3
+// clock), newest first, perPage at a time, the next page named by an
+// opaque cursor in the query. A cursor the fake did not issue is a 422.
+func (f *fakeAPI) list(query url.Values, fields map[string]any) answer {
+	bound := func(k string) (time.Time, bool) {
+		s, _ := fields[k].(string)
+		if s == "" {
+			return time.Time{}, true
+		}
+		t, err := time.ParseInLocation("2006-01-02 15:04:05", s, utcPlus3)
+		return t, err == nil
+	}
+	from, okFrom := bound("date_from")
+	to, okTo := bound("date_to")
+	if !okFrom || !okTo {
+		return answer{http.StatusUnprocessableEntity, `{"state":1,"errors":{"date_from":["validation.date_format"]}}`}
+	}
+	var matched []*fakeInvoice
+	for i := len(f.order) - 1; i >= 0; i-- {
+		inv := f.invoices[f.order[i]]
+		if (from.IsZero() || !inv.CreatedAt.Before(from)) && (to.IsZero() || !inv.CreatedAt.After(to)) {
+			matched = append(matched, inv)
+		}
+	}
+	start := 0
+	if c := query.Get("cursor"); c != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(c)
+		n, convErr := strconv.Atoi(string(raw))
+		if err != nil || convErr != nil || n <= 0 || n > len(matched) {
+			return answer{http.StatusUnprocessableEntity, `{"state":1,"message":"Invalid cursor"}`}
+		}
+		start = n
+	}
+	end := min(start+f.perPage, len(matched))
+	items := make([]json.RawMessage, 0, end-start)
+	for _, inv := range matched[start:end] {
+		items = append(items, inv.item())
+	}
+	var next any
+	if end < len(matched) {
+		next = base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(end)))
+	}
+	result, err := json.Marshal(map[string]any{
+		"items": items,
+		"paginate": map[string]any{"count": len(items), "hasPages": len(matched) > f.perPage,
+			"nextCursor": next, "previousCursor": nil, "perPage": f.perPage},
 	})
 	require.NoError(f.t, err)
 	return answer{http.StatusOK, `{"state":0,"result":` + string(result) + `}`}
@@ -162,6 +248,10 @@ func (f *fakeAPI) settle(t *testing.T, uuid, status string) fakeInvoice {
 	inv, ok := f.invoices[uuid]
 	require.True(t, ok, "the fake made no invoice %s", uuid)
 	inv.Status = status
+	inv.UpdatedAt = time.Now().Truncate(time.Second)
+	if inv.PaymentAmount == "" && status != "check" && status != "cancel" {
+		inv.PaymentAmount, inv.PayerCurrency = inv.Amount, inv.Currency
+	}
 	return *inv
 }
 

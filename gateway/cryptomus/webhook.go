@@ -71,7 +71,7 @@ func (g *Gateway) ParseWebhook(ctx context.Context, req *payments.WebhookRequest
 	if err != nil {
 		return nil, err
 	}
-	return g.translate(n, req)
+	return g.translate(n, req.ReceivedAt)
 }
 
 // verify parses the body and checks its sign.
@@ -154,7 +154,9 @@ func ruleFor(status string) (rule statusRule, ok bool) {
 	return statusRule{}, false
 }
 
-func (g *Gateway) translate(n notification, req *payments.WebhookRequest) (*payments.Changes, error) {
+// translate maps one notification, webhook or listed record, to what it
+// records; at is when its money moved, as far as the driver knows.
+func (g *Gateway) translate(n notification, at time.Time) (*payments.Changes, error) {
 	c := &payments.Changes{EventID: n.UUID + ":" + n.Status, EventType: n.Status}
 	switch n.Type {
 	case "payment", "wallet", "":
@@ -198,14 +200,14 @@ func (g *Gateway) translate(n notification, req *payments.WebhookRequest) (*paym
 	c.Note = note
 	var settled *payments.Conversion
 	if rule.entry == payments.KindCharge {
-		settled = usdSettlement(n, amount, req.ReceivedAt)
+		settled = usdSettlement(n, amount, at)
 	} else {
 		amount.Amount = -amount.Amount
 	}
 	c.Entries = []payments.Entry{{
 		Gateway: g.cfg.Name, Kind: rule.entry, GatewayRef: n.UUID, GatewayPaymentID: n.UUID,
 		PaymentID: update.PaymentID, Account: data.Account, Reference: data.Reference,
-		Amount: amount, OccurredAt: req.ReceivedAt, Overpayment: overpaid, Settlement: settled,
+		Amount: amount, OccurredAt: at, Overpayment: overpaid, Settlement: settled,
 	}}
 	return c, nil
 }
