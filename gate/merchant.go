@@ -76,6 +76,23 @@ type MerchantStore interface {
 	RevokeToken(ctx context.Context, merchantID, tokenID string, at time.Time) error
 }
 
+// MerchantAdminStore is the optional power of a MerchantStore to serve an
+// operator's tools: list the merchants, and change a merchant without
+// touching its tokens. SaveMerchant replaces the tokens too, so a read,
+// change and SaveMerchant would undo a revocation or lose a rotation made
+// in between; UpdateMerchant cannot. The memory, SQLite and PostgreSQL
+// stores have it.
+type MerchantAdminStore interface {
+	// ListMerchants returns up to limit merchants (every one when limit is
+	// not positive), tokens included, whose ids come after after (from the
+	// first when after is ""), ordered by id as bytes.
+	ListMerchants(ctx context.Context, after string, limit int) ([]Merchant, error)
+	// UpdateMerchant replaces the name, gateways, postback secrets and
+	// DisabledAt of the merchant with m.ID, leaving its tokens and
+	// CreatedAt as stored; payments.ErrNotFound for an unknown merchant.
+	UpdateMerchant(ctx context.Context, m *Merchant) error
+}
+
 // NewToken returns a fresh API token and its record. Give the token to the
 // merchant once; store only the record (MerchantStore.AddToken).
 func NewToken(now time.Time) (token string, t Token, err error) {
@@ -149,6 +166,8 @@ type MemoryMerchants struct {
 	merchants map[string]*Merchant
 	byHash    map[[sha256.Size]byte]string
 }
+
+var _ MerchantAdminStore = (*MemoryMerchants)(nil)
 
 // NewMemoryMerchants returns an empty MemoryMerchants.
 func NewMemoryMerchants() *MemoryMerchants {
@@ -235,6 +254,41 @@ func (s *MemoryMerchants) RevokeToken(_ context.Context, merchantID, tokenID str
 		}
 	}
 	return fmt.Errorf("gate: token %q of merchant %q: %w", tokenID, merchantID, payments.ErrNotFound)
+}
+
+// ListMerchants implements MerchantAdminStore.
+func (s *MemoryMerchants) ListMerchants(_ context.Context, after string, limit int) ([]Merchant, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]string, 0, len(s.merchants))
+	for id := range s.merchants {
+		if id > after {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	if limit > 0 && len(ids) > limit {
+		ids = ids[:limit]
+	}
+	out := make([]Merchant, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, *cloneMerchant(s.merchants[id]))
+	}
+	return out, nil
+}
+
+// UpdateMerchant implements MerchantAdminStore.
+func (s *MemoryMerchants) UpdateMerchant(_ context.Context, m *Merchant) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.merchants[m.ID]
+	if !ok {
+		return fmt.Errorf("gate: merchant %q: %w", m.ID, payments.ErrNotFound)
+	}
+	c := cloneMerchant(m)
+	c.Tokens, c.CreatedAt = old.Tokens, old.CreatedAt
+	s.merchants[m.ID] = c
+	return nil
 }
 
 func cloneMerchant(m *Merchant) *Merchant {

@@ -29,9 +29,12 @@ import (
 //   - GATE_BASE_URL: the gate's public URL, with a path of its own
 //     ("https://pay.example.com/gate"); the gate's routes are mounted under
 //     that path, beside the server's own.
-//   - GATE_MERCHANTS: the merchants, as a JSON array or the path of a file
-//     holding one (see gateMerchant). They are saved to the gate's store at
-//     every start, tokens included, so this list is the source of truth.
+//   - GATE_MERCHANTS: merchants, as a JSON array or the path of a file
+//     holding one (see gateMerchant); optional. They are saved to the
+//     gate's store at every start, tokens included, so the list is the
+//     source of truth for the merchants it names, which the operator's
+//     routes only read. The others are managed through those routes,
+//     /gate/merchants behind API_TOKEN (gate_admin.go).
 //   - GATE_POSTBACK_ALLOW: CIDR prefixes postbacks may reach although the
 //     SSRF guard refuses them (an intranet; 127.0.0.1/32 for local tests),
 //     which also admits http:// URLs.
@@ -65,6 +68,10 @@ type gateServer struct {
 	gate   *gate.Gate
 	prefix string
 	done   chan struct{}
+	// admin serves the operator's merchant routes, behind apiToken
+	// (API_TOKEN, which the JSON API is behind too).
+	admin    *gateAdmin
+	apiToken string
 }
 
 // mountGate mounts the gate on srv.Handler when GATE_ENABLED=true and runs
@@ -81,10 +88,15 @@ func mountGate(ctx context.Context, env env, svc *payments.Service, srv *http.Se
 	return nil
 }
 
-// mount routes the gate's path to the gate and everything else to next.
+// mount routes the gate's path to the gate, the operator's merchant routes
+// to the admin and everything else to next. The admin's patterns are more
+// specific than the gate's path when that is /gate, so they win there too.
 func (gs *gateServer) mount(next http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(gs.prefix+"/", http.StripPrefix(gs.prefix, gs.gate.Handler()))
+	admin := requireToken(gs.apiToken, gs.admin.routes())
+	mux.Handle(gateAdminPath, admin)
+	mux.Handle(gateAdminPath+"/", admin)
 	mux.Handle("/", next)
 	return mux
 }
@@ -102,6 +114,9 @@ func startGate(ctx context.Context, env env, svc *payments.Service, log *slog.Lo
 	u, err := url.Parse(base)
 	if base == "" || err != nil || u.Host == "" || u.Path == "" {
 		return nil, errors.New("GATE_BASE_URL must be the gate's public URL with a path of its own, such as https://pay.example.com/gate")
+	}
+	if u.Path == gateAdminPath || strings.HasPrefix(u.Path, gateAdminPath+"/") {
+		return nil, fmt.Errorf("GATE_BASE_URL's path must not be under %s, the operator's merchant routes", gateAdminPath)
 	}
 	merchants, err := gateMerchantsFromEnv(env)
 	if err != nil {
@@ -122,7 +137,9 @@ func startGate(ctx context.Context, env env, svc *payments.Service, log *slog.Lo
 		return nil, err
 	}
 	now := time.Now().UTC()
+	envManaged := map[string]bool{}
 	for i := range merchants {
+		envManaged[merchants[i].ID] = true
 		merchants[i].CreatedAt = now
 		if err := store.SaveMerchant(ctx, &merchants[i]); err != nil {
 			closeStore()
@@ -135,7 +152,10 @@ func startGate(ctx context.Context, env env, svc *payments.Service, log *slog.Lo
 		closeStore()
 		return nil, err
 	}
-	gs := &gateServer{gate: g, prefix: u.Path, done: make(chan struct{})}
+	// API_TOKEN is read here as config.go reads it for the JSON API, so
+	// that the gate's admin needs nothing from main.
+	gs := &gateServer{gate: g, prefix: u.Path, done: make(chan struct{}), apiToken: env("API_TOKEN"),
+		admin: newGateAdmin(store, envManaged, svc.GatewayNames(), log.With("component", "gate-admin"))}
 	go func() {
 		defer close(gs.done)
 		defer closeStore()
@@ -144,9 +164,11 @@ func startGate(ctx context.Context, env env, svc *payments.Service, log *slog.Lo
 	return gs, nil
 }
 
-// gateStore is what the gate keeps: both gate stores are one.
+// gateStore is what the gate keeps: both gate stores are one, and lists
+// and updates merchants for the operator's routes.
 type gateStore interface {
 	gate.MerchantStore
+	gate.MerchantAdminStore
 	gate.RecordStore
 }
 
@@ -168,11 +190,12 @@ func openGateStore(ctx context.Context, env env) (gateStore, func(), error) {
 }
 
 // gateMerchantsFromEnv reads GATE_MERCHANTS: a JSON array, or the path of
-// a file holding one.
+// a file holding one; none when it is unset, for a gate whose merchants are
+// all managed through the operator's routes.
 func gateMerchantsFromEnv(env env) ([]gate.Merchant, error) {
 	raw := strings.TrimSpace(env("GATE_MERCHANTS"))
 	if raw == "" {
-		return nil, errors.New("GATE_MERCHANTS is not set: give the merchants as a JSON array or a file path")
+		return nil, nil
 	}
 	data := []byte(raw)
 	if !strings.HasPrefix(raw, "[") {

@@ -38,6 +38,7 @@ func gateVars(t *testing.T) map[string]string {
 		"GATE_MERCHANTS": `[{"id":"shop","name":"Shop","gateways":["fake"],"tokens":["` + gateToken + `"],
 			"postbackSecrets":["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]}]`,
 		"SQLITE_PATH": filepath.Join(t.TempDir(), "payments.db"),
+		"API_TOKEN":   "api-token",
 	}
 }
 
@@ -51,10 +52,10 @@ func TestGateConfigErrors(t *testing.T) {
 	svc, err := payments.New(memory.New(), payments.WithGateway(gatewaytest.NewFake("whsec_x")))
 	require.NoError(t, err)
 	cases := map[string]func(map[string]string){
-		"not a boolean":    func(v map[string]string) { v["GATE_ENABLED"] = "yes please" },
-		"no base url":      func(v map[string]string) { delete(v, "GATE_BASE_URL") },
-		"base url at root": func(v map[string]string) { v["GATE_BASE_URL"] = "https://pay.example" },
-		"no merchants":     func(v map[string]string) { delete(v, "GATE_MERCHANTS") },
+		"not a boolean":            func(v map[string]string) { v["GATE_ENABLED"] = "yes please" },
+		"no base url":              func(v map[string]string) { delete(v, "GATE_BASE_URL") },
+		"base url at root":         func(v map[string]string) { v["GATE_BASE_URL"] = "https://pay.example" },
+		"base url under the admin": func(v map[string]string) { v["GATE_BASE_URL"] = "https://pay.example/gate/merchants" },
 		"merchants not json": func(v map[string]string) {
 			v["GATE_MERCHANTS"] = `[{"id":"shop","secret":"whsec_leak"}]`
 		},
@@ -80,7 +81,7 @@ func TestGateConfigErrors(t *testing.T) {
 
 // runGate starts the gate from vars beside the server's own handler and
 // stops it when the test ends.
-func runGate(t *testing.T, vars map[string]string) *httptest.Server {
+func runGate(t *testing.T, vars map[string]string) *testServer {
 	t.Helper()
 	fake := gatewaytest.NewFake("whsec_server_gate")
 	svc, err := payments.New(memory.New(), payments.WithGateway(fake))
@@ -89,19 +90,19 @@ func runGate(t *testing.T, vars map[string]string) *httptest.Server {
 	gs, err := startGate(ctx, gateEnv(vars), svc, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	require.NotNil(t, gs)
-	srv := httptest.NewServer(gs.mount(newHandler(svc, "api-token", slog.New(slog.DiscardHandler))))
+	srv := httptest.NewServer(gs.mount(newHandler(svc, vars["API_TOKEN"], slog.New(slog.DiscardHandler))))
 	t.Cleanup(func() {
 		srv.Close()
 		gs.gate.Close()
 		cancel()
 		<-gs.done // the gate's store is closed before the test's files go
 	})
-	return srv
+	return &testServer{Server: srv, fake: fake, token: vars["API_TOKEN"]}
 }
 
 // checkGate inits a payment as the merchant through the mounted gate, and
 // sees the server's own routes still served beside it.
-func checkGate(t *testing.T, srv *httptest.Server) {
+func checkGate(t *testing.T, srv *testServer) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]string{"id": "order-1", "customerEmail": "ann@example.com", "amount": "10.50",
 		"currency": "USD", "successUrl": "https://shop.example/ok", "errorUrl": "https://shop.example/fail",

@@ -28,18 +28,20 @@ import (
 	"github.com/payrail/payments/gate"
 )
 
-// Store is a gate.MerchantStore, gate.RecordStore and gate.ReportStore on
-// PostgreSQL. It is safe for concurrent use, and several Stores, in one
-// process or many, may share one database.
+// Store is a gate.MerchantStore (and gate.MerchantAdminStore),
+// gate.RecordStore and gate.ReportStore on PostgreSQL. It is safe for
+// concurrent use, and several Stores, in one process or many, may share one
+// database.
 type Store struct {
 	pool     *pgxpool.Pool
 	ownsPool bool
 }
 
 var (
-	_ gate.MerchantStore = (*Store)(nil)
-	_ gate.RecordStore   = (*Store)(nil)
-	_ gate.ReportStore   = (*Store)(nil)
+	_ gate.MerchantStore      = (*Store)(nil)
+	_ gate.RecordStore        = (*Store)(nil)
+	_ gate.ReportStore        = (*Store)(nil)
+	_ gate.MerchantAdminStore = (*Store)(nil)
 )
 
 // Open connects to dsn with a pool of its own, which Close closes, and

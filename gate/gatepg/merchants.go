@@ -49,6 +49,23 @@ func (s *Store) SaveMerchant(ctx context.Context, m *gate.Merchant) error {
 	return nil
 }
 
+// UpdateMerchant implements gate.MerchantAdminStore in one statement on
+// the merchant's row, so that its tokens, which live in their own rows, are
+// never written back stale.
+func (s *Store) UpdateMerchant(ctx context.Context, m *gate.Merchant) error {
+	gateways, _ := json.Marshal(nonNil(m.Gateways))
+	secrets, _ := json.Marshal(nonNil(m.PostbackSecrets))
+	tag, err := s.pool.Exec(ctx, `UPDATE gate_merchants SET name = $1, gateways = $2, postback_secrets = $3, disabled_at = $4
+		WHERE id = $5`, m.Name, string(gateways), string(secrets), optional(m.DisabledAt), m.ID)
+	if err != nil {
+		return fmt.Errorf("gatepg: update merchant %q: %w", m.ID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("gatepg: merchant %q: %w", m.ID, payments.ErrNotFound)
+	}
+	return nil
+}
+
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}
@@ -89,12 +106,40 @@ func (s *Store) MerchantByTokenHash(ctx context.Context, hash [sha256.Size]byte)
 }
 
 func (s *Store) merchant(ctx context.Context, query string, arg any) (*gate.Merchant, error) {
-	rows, err := s.pool.Query(ctx, query, arg)
+	list, err := s.merchants(ctx, query, arg)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, fmt.Errorf("gatepg: merchant: %w", payments.ErrNotFound)
+	}
+	return &list[0], nil
+}
+
+// ListMerchants implements gate.MerchantAdminStore, in one statement like
+// Merchant. Ids are ordered by bytes (COLLATE "C"), as every store orders
+// them, whatever the database's locale.
+func (s *Store) ListMerchants(ctx context.Context, after string, limit int) ([]gate.Merchant, error) {
+	var max *int
+	if limit > 0 {
+		max = &limit
+	}
+	return s.merchants(ctx, `SELECT m.id, m.name, m.gateways, m.postback_secrets, m.disabled_at, m.created_at,
+		t.id, t.hash, t.created_at, t.revoked_at
+		FROM gate_merchants m LEFT JOIN gate_tokens t ON t.merchant_id = m.id
+		WHERE m.id IN (SELECT id FROM gate_merchants WHERE id COLLATE "C" > $1 ORDER BY id COLLATE "C" LIMIT $2)
+		ORDER BY m.id COLLATE "C", t.seq`, after, max)
+}
+
+// merchants reads the merchants of query's rows, each merchant's rows
+// together and its tokens in order.
+func (s *Store) merchants(ctx context.Context, query string, args ...any) ([]gate.Merchant, error) {
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("gatepg: read merchant: %w", err)
 	}
 	defer rows.Close()
-	var m *gate.Merchant
+	var out []gate.Merchant
 	for rows.Next() {
 		var (
 			id, name               string
@@ -108,8 +153,9 @@ func (s *Store) merchant(ctx context.Context, query string, arg any) (*gate.Merc
 		if err := rows.Scan(&id, &name, &gateways, &secrets, &disabled, &created, &tokID, &tokHash, &tokCreated, &tokRevoked); err != nil {
 			return nil, fmt.Errorf("gatepg: read merchant: %w", err)
 		}
-		if m == nil {
-			m = &gate.Merchant{ID: id, Name: name, DisabledAt: fromOptional(disabled), CreatedAt: created.UTC()}
+		if len(out) == 0 || out[len(out)-1].ID != id {
+			out = append(out, gate.Merchant{ID: id, Name: name, DisabledAt: fromOptional(disabled), CreatedAt: created.UTC()})
+			m := &out[len(out)-1]
 			if err := json.Unmarshal(gateways, &m.Gateways); err != nil {
 				return nil, fmt.Errorf("gatepg: merchant %q gateways: %w", id, err)
 			}
@@ -120,16 +166,13 @@ func (s *Store) merchant(ctx context.Context, query string, arg any) (*gate.Merc
 		if tokID != nil {
 			t := gate.Token{ID: *tokID, CreatedAt: fromOptional(tokCreated), RevokedAt: fromOptional(tokRevoked)}
 			copy(t.Hash[:], tokHash)
-			m.Tokens = append(m.Tokens, t)
+			out[len(out)-1].Tokens = append(out[len(out)-1].Tokens, t)
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("gatepg: read merchant: %w", err)
 	}
-	if m == nil {
-		return nil, fmt.Errorf("gatepg: merchant: %w", payments.ErrNotFound)
-	}
-	return m, nil
+	return out, nil
 }
 
 // AddToken implements gate.MerchantStore in one statement, so that

@@ -32,18 +32,19 @@ import (
 	"github.com/payrail/payments/gate"
 )
 
-// Store is a gate.MerchantStore, gate.RecordStore and gate.ReportStore in
-// SQLite. It is safe for concurrent use, and by several processes on one
-// file.
+// Store is a gate.MerchantStore (and gate.MerchantAdminStore),
+// gate.RecordStore and gate.ReportStore in SQLite. It is safe for
+// concurrent use, and by several processes on one file.
 type Store struct {
 	db     *sql.DB
 	ownsDB bool
 }
 
 var (
-	_ gate.MerchantStore = (*Store)(nil)
-	_ gate.RecordStore   = (*Store)(nil)
-	_ gate.ReportStore   = (*Store)(nil)
+	_ gate.MerchantStore      = (*Store)(nil)
+	_ gate.RecordStore        = (*Store)(nil)
+	_ gate.ReportStore        = (*Store)(nil)
+	_ gate.MerchantAdminStore = (*Store)(nil)
 )
 
 // Options configure Open.

@@ -47,6 +47,23 @@ func (s *Store) SaveMerchant(ctx context.Context, m *gate.Merchant) error {
 	return nil
 }
 
+// UpdateMerchant implements gate.MerchantAdminStore in one statement on
+// the merchant's row, so that its tokens, which live in their own rows, are
+// never written back stale.
+func (s *Store) UpdateMerchant(ctx context.Context, m *gate.Merchant) error {
+	gateways, _ := json.Marshal(nonNil(m.Gateways))
+	secrets, _ := json.Marshal(nonNil(m.PostbackSecrets))
+	res, err := s.db.ExecContext(ctx, `UPDATE gate_merchants SET name = ?, gateways = ?, postback_secrets = ?, disabled_at = ?
+		WHERE id = ?`, m.Name, string(gateways), string(secrets), optionalMicros(m.DisabledAt), m.ID)
+	if err != nil {
+		return fmt.Errorf("gatesqlite: update merchant %q: %w", m.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("gatesqlite: merchant %q: %w", m.ID, payments.ErrNotFound)
+	}
+	return nil
+}
+
 func insertToken(ctx context.Context, tx *sql.Tx, merchantID string, t gate.Token) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO gate_tokens (merchant_id, id, hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?)`,
 		merchantID, t.ID, t.Hash[:], micros(t.CreatedAt), optionalMicros(t.RevokedAt))
@@ -78,12 +95,38 @@ func (s *Store) MerchantByTokenHash(ctx context.Context, hash [sha256.Size]byte)
 }
 
 func (s *Store) merchant(ctx context.Context, query string, arg any) (*gate.Merchant, error) {
-	rows, err := s.db.QueryContext(ctx, query, arg)
+	list, err := s.merchants(ctx, query, arg)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, fmt.Errorf("gatesqlite: merchant: %w", payments.ErrNotFound)
+	}
+	return &list[0], nil
+}
+
+// ListMerchants implements gate.MerchantAdminStore, in one statement like
+// Merchant.
+func (s *Store) ListMerchants(ctx context.Context, after string, limit int) ([]gate.Merchant, error) {
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
+	return s.merchants(ctx, `SELECT m.id, m.name, m.gateways, m.postback_secrets, m.disabled_at, m.created_at,
+		t.id, t.hash, t.created_at, t.revoked_at
+		FROM gate_merchants m LEFT JOIN gate_tokens t ON t.merchant_id = m.id
+		WHERE m.id IN (SELECT id FROM gate_merchants WHERE id > ? ORDER BY id LIMIT ?)
+		ORDER BY m.id, t.seq`, after, limit)
+}
+
+// merchants reads the merchants of query's rows, each merchant's rows
+// together and its tokens in order.
+func (s *Store) merchants(ctx context.Context, query string, args ...any) ([]gate.Merchant, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("gatesqlite: read merchant: %w", err)
 	}
 	defer rows.Close()
-	var m *gate.Merchant
+	var out []gate.Merchant
 	for rows.Next() {
 		var (
 			id, name, gateways, secrets string
@@ -95,8 +138,9 @@ func (s *Store) merchant(ctx context.Context, query string, arg any) (*gate.Merc
 		if err := rows.Scan(&id, &name, &gateways, &secrets, &disabled, &created, &tokID, &tokHash, &tokCreated, &tokRevoked); err != nil {
 			return nil, fmt.Errorf("gatesqlite: read merchant: %w", err)
 		}
-		if m == nil {
-			m = &gate.Merchant{ID: id, Name: name, DisabledAt: fromMicros(disabled), CreatedAt: fromMicros(created)}
+		if len(out) == 0 || out[len(out)-1].ID != id {
+			out = append(out, gate.Merchant{ID: id, Name: name, DisabledAt: fromMicros(disabled), CreatedAt: fromMicros(created)})
+			m := &out[len(out)-1]
 			if err := json.Unmarshal([]byte(gateways), &m.Gateways); err != nil {
 				return nil, fmt.Errorf("gatesqlite: merchant %q gateways: %w", id, err)
 			}
@@ -107,16 +151,13 @@ func (s *Store) merchant(ctx context.Context, query string, arg any) (*gate.Merc
 		if tokID.Valid {
 			t := gate.Token{ID: tokID.String, CreatedAt: fromMicros(tokCreated), RevokedAt: fromMicros(tokRevoked)}
 			copy(t.Hash[:], tokHash)
-			m.Tokens = append(m.Tokens, t)
+			out[len(out)-1].Tokens = append(out[len(out)-1].Tokens, t)
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("gatesqlite: read merchant: %w", err)
 	}
-	if m == nil {
-		return nil, fmt.Errorf("gatesqlite: merchant: %w", payments.ErrNotFound)
-	}
-	return m, nil
+	return out, nil
 }
 
 // AddToken implements gate.MerchantStore in one statement, so that

@@ -20,6 +20,8 @@ func merchantTests() []namedTest {
 		{"TokenOfAnotherMerchant", testTokenOfAnotherMerchant},
 		{"AddAndRevokeToken", testAddAndRevokeToken},
 		{"ConcurrentAddToken", testConcurrentAddToken},
+		{"ListMerchants", testListMerchants},
+		{"UpdateKeepsTokens", testUpdateKeepsTokens},
 	}
 }
 
@@ -142,4 +144,88 @@ func testConcurrentAddToken(t *testing.T, s Stores) {
 	got, err := s.Merchants.Merchant(ctx, "m1")
 	require.NoError(t, err)
 	assert.Len(t, got.Tokens, n)
+}
+
+func adminStore(t *testing.T, s Stores) gate.MerchantAdminStore {
+	t.Helper()
+	as, ok := s.Merchants.(gate.MerchantAdminStore)
+	require.True(t, ok, "the MerchantStore lists and updates (gate.MerchantAdminStore)")
+	return as
+}
+
+// Listing is by id as bytes, in pages after a cursor, tokens included.
+func testListMerchants(t *testing.T, s Stores) {
+	ctx := t.Context()
+	as := adminStore(t, s)
+	empty, err := as.ListMerchants(ctx, "", 10)
+	require.NoError(t, err)
+	assert.Empty(t, empty)
+	want := map[string]*gate.Merchant{}
+	for _, id := range []string{"m2", "M1", "m10", "m1"} {
+		want[id] = merchant(id, "gtk_a_"+id, "gtk_b_"+id)
+		require.NoError(t, s.Merchants.SaveMerchant(ctx, want[id]))
+	}
+	all, err := as.ListMerchants(ctx, "", 0)
+	require.NoError(t, err)
+	var ids []string
+	for i := range all {
+		ids = append(ids, all[i].ID)
+		assertMerchant(t, want[all[i].ID], &all[i])
+	}
+	assert.Equal(t, []string{"M1", "m1", "m10", "m2"}, ids, "ordered by bytes, whatever the locale")
+
+	page, err := as.ListMerchants(ctx, "", 2)
+	require.NoError(t, err)
+	require.Len(t, page, 2)
+	assert.Equal(t, "m1", page[1].ID)
+	assert.Len(t, page[1].Tokens, 2, "a page counts merchants, not their tokens")
+	page, err = as.ListMerchants(ctx, "m1", 2)
+	require.NoError(t, err)
+	require.Len(t, page, 2)
+	assert.Equal(t, []string{"m10", "m2"}, []string{page[0].ID, page[1].ID})
+	page, err = as.ListMerchants(ctx, "m2", 2)
+	require.NoError(t, err)
+	assert.Empty(t, page)
+}
+
+// An update changes the merchant's own fields and nothing of its tokens:
+// a revocation or a rotation made after the merchant was read stays.
+func testUpdateKeepsTokens(t *testing.T, s Stores) {
+	ctx := t.Context()
+	as := adminStore(t, s)
+	require.NoError(t, s.Merchants.SaveMerchant(ctx, merchant("m1", "gtk_a")))
+	read, err := s.Merchants.Merchant(ctx, "m1")
+	require.NoError(t, err)
+	require.NoError(t, s.Merchants.RevokeToken(ctx, "m1", "tok_m1_0", epoch.Add(time.Minute)))
+	require.NoError(t, s.Merchants.AddToken(ctx, "m1", gate.Token{ID: "tok_b", Hash: hashOf("gtk_b"), CreatedAt: epoch}))
+
+	read.Name, read.Gateways = "Renamed", []string{"fake2"}
+	read.PostbackSecrets = append(read.PostbackSecrets, "whsec_c2Vjb25kLXNlY3JldC1mb3Itcm90YXRpb24=")
+	read.DisabledAt = epoch.Add(time.Hour)
+	read.CreatedAt = epoch.Add(24 * time.Hour)
+	require.NoError(t, as.UpdateMerchant(ctx, read))
+
+	got, err := s.Merchants.Merchant(ctx, "m1")
+	require.NoError(t, err)
+	assert.Equal(t, "Renamed", got.Name)
+	assert.Equal(t, []string{"fake2"}, got.Gateways)
+	assert.Equal(t, read.PostbackSecrets, got.PostbackSecrets, "secrets in order")
+	assert.True(t, sameInstant(read.DisabledAt, got.DisabledAt))
+	assert.True(t, sameInstant(epoch, got.CreatedAt), "the creation time stays")
+	require.Len(t, got.Tokens, 2, "the token added after the read stays")
+	assert.False(t, got.Tokens[0].RevokedAt.IsZero(), "the revocation made after the read stays")
+	assert.Equal(t, "tok_b", got.Tokens[1].ID)
+	byHash, err := s.Merchants.MerchantByTokenHash(ctx, hashOf("gtk_b"))
+	require.NoError(t, err)
+	assert.Equal(t, "Renamed", byHash.Name)
+
+	read.DisabledAt = time.Time{}
+	require.NoError(t, as.UpdateMerchant(ctx, read))
+	got, err = s.Merchants.Merchant(ctx, "m1")
+	require.NoError(t, err)
+	assert.True(t, got.DisabledAt.IsZero(), "enabled again")
+
+	assert.ErrorIs(t, as.UpdateMerchant(ctx, merchant("nobody")), payments.ErrNotFound)
+	_, err = s.Merchants.Merchant(ctx, "nobody")
+	assert.ErrorIs(t, err, payments.ErrNotFound, "an update creates nothing")
 }
