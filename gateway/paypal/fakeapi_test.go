@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -23,7 +24,8 @@ import (
 // authorization, refunding more than is left), and honours
 // PayPal-Request-Id as PayPal does: the same id again gets the first
 // answer (https://developer.paypal.com/reference/guidelines/idempotency).
-// It answers 401 to a token it did not issue or revoked. It also stands in
+// It lists its captures and refunds through the Transaction Search
+// (fakesearch_test.go). It answers 401 to a token it did not issue or revoked. It also stands in
 // for DigiCert's cacerts.digicert.com, serving intermediates under .crt
 // paths.
 type fakeAPI struct {
@@ -43,9 +45,14 @@ type fakeAPI struct {
 	redirects    map[string]string // path → where it redirects to
 	certFetches  int
 	refundStatus string // of new refunds: COMPLETED (default) or PENDING
-	calls        []string
-	noRequestID  []string // POSTs to /v2 that came without PayPal-Request-Id
-	requests     []fakeRequest
+	// ledger is what the Transaction Search lists, in the order things
+	// happened (see fakesearch_test.go); searches are the queries it got.
+	ledger        []fakeTransaction
+	searches      []url.Values
+	searchRefused bool
+	calls         []string
+	noRequestID   []string // POSTs to /v2 that came without PayPal-Request-Id
+	requests      []fakeRequest
 }
 
 type fakeAnswer struct {
@@ -144,7 +151,13 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	status, answer := f.route(r.Method, r.URL.Path, body)
+	var status int
+	var answer any
+	if r.Method == http.MethodGet && r.URL.Path == "/v1/reporting/transactions" {
+		status, answer = f.searchTransactions(r.URL.Query())
+	} else {
+		status, answer = f.route(r.Method, r.URL.Path, body)
+	}
 	out, _ := json.Marshal(answer)
 	if r.Method == http.MethodPost && rid != "" && status < 300 {
 		f.byRequestID[rid] = fakeAnswer{path: r.URL.Path, status: status, body: out}
@@ -202,6 +215,12 @@ func (f *fakeAPI) route(method, path string, body map[string]any) (int, any) {
 			a.Status = "VOIDED"
 			return http.StatusOK, f.authJSON(a)
 		}
+	case method == http.MethodGet && len(parts) == 4 && parts[0] == "v2" && parts[1] == "payments" && parts[2] == "refunds":
+		r, ok := f.refunds[parts[3]]
+		if !ok {
+			return f.refusal(http.StatusNotFound, "RESOURCE_NOT_FOUND", "INVALID_RESOURCE_ID")
+		}
+		return http.StatusOK, f.refundJSON(r)
 	case len(parts) >= 4 && parts[0] == "v2" && parts[1] == "payments" && parts[2] == "captures":
 		c, ok := f.captures[parts[3]]
 		if !ok {
@@ -298,6 +317,7 @@ func (f *fakeAPI) newCapture(o *fakeOrder, authID string, amount payments.Money)
 		CustomID: o.CustomID, InvoiceID: o.InvoiceID, Amount: amount}
 	f.captures[c.ID] = c
 	o.Captures = append(o.Captures, c.ID)
+	f.ledger = append(f.ledger, fakeTransaction{ID: c.ID, Code: "T0006", At: transactionTime()})
 	return c
 }
 
@@ -320,6 +340,7 @@ func (f *fakeAPI) refund(c *fakeCapture, body map[string]any) (int, any) {
 	r := &fakeRefund{ID: f.id("1JU"), CaptureID: c.ID, Status: f.refundStatus, Amount: amount}
 	r.CustomID, _ = body["custom_id"].(string)
 	f.refunds[r.ID] = r
+	f.ledger = append(f.ledger, fakeTransaction{ID: r.ID, Code: "T1107", At: transactionTime()})
 	f.settleCapture(c)
 	return http.StatusCreated, f.refundJSON(r)
 }

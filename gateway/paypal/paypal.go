@@ -33,9 +33,14 @@
 // overpayment, so no entry is flagged as one: a charge above its payment's
 // amount, or in another currency, is parked for review.
 //
+// Reconciliation (payments.Reconciler) lists the account's transactions
+// through the Transaction Search and reads each capture and refund it
+// points at (see Gateway.ListMoved); the records are translated by the
+// webhook's own code, so a notification arriving later is a duplicate.
+//
 // The driver implements payments.Gateway, payments.HeaderNamer,
 // payments.CheckoutCreator, payments.Capturer, payments.Canceler,
-// payments.Refunder and payments.HealthChecker. It is no
+// payments.Refunder, payments.HealthChecker and payments.Reconciler. It is no
 // payments.WebhookReplier: a verified notification the ledger rejects keeps
 // the Service's 4xx, and PayPal retries it (up to 25 times over 3 days,
 // https://developer.paypal.com/api/rest/webhooks/rest/).

@@ -78,7 +78,14 @@ func (g *Gateway) parseVerified(ctx context.Context, body []byte) (*payments.Cha
 	if ev.ID == "" || ev.EventType == "" {
 		return nil, fmt.Errorf("paypal: event without id or event_type: %w", payments.ErrInvalidInput)
 	}
-	c, err := g.translate(ctx, &ev)
+	return g.changesOf(ctx, &ev)
+}
+
+// changesOf translates a decoded event: a verified notification, or a
+// record ListMoved read from the API, which ParseRecord dresses as the
+// notification of its movement so that both run the same code.
+func (g *Gateway) changesOf(ctx context.Context, ev *event) (*payments.Changes, error) {
+	c, err := g.translate(ctx, ev)
 	var api *apiError
 	switch {
 	case errors.Is(err, errV1):
