@@ -1,21 +1,14 @@
 package gate
 
 import (
-	"errors"
-	"fmt"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
-	"syscall"
 	"time"
-)
 
-// The SSRF guard below has the rules of the root package's postback guard
-// (postback_delivery.go: checkURL, guardedClient, permitted), which are
-// unexported; it is copied, not shared, until the root exports a checker.
-// Keep the two in step.
+	"github.com/payrail/payments/internal/ssrf"
+)
 
 // maxURLBytes bounds every URL a merchant sends.
 const maxURLBytes = 2048
@@ -48,14 +41,8 @@ func checkPostbackURL(field, raw string, allow []netip.Prefix) (string, *apiErro
 	if u.Scheme != "https" && !(u.Scheme == "http" && len(allow) > 0) {
 		return "", fieldError(field, "must be an https URL")
 	}
-	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
-	if a, err := netip.ParseAddr(host); err == nil {
-		if !permitted(a.Unmap(), allow) {
-			return "", fieldError(field, "must not name a private, loopback or reserved address")
-		}
-	} else if (host == "localhost" || strings.HasSuffix(host, ".localhost")) && !permitted(netip.IPv6Loopback(), allow) {
-		// Resolvers answer localhost without asking DNS; refusing it here
-		// gives the merchant the error now rather than failed deliveries.
+	if !ssrf.HostPermitted(u.Hostname(), allow) {
+		// Refused now rather than as failed deliveries later.
 		return "", fieldError(field, "must not name a private, loopback or reserved address")
 	}
 	return u.String(), nil
@@ -82,43 +69,10 @@ func parseURL(field, raw string) (*url.URL, *apiError) {
 	return u, nil
 }
 
-// errForbiddenAddress is the guard's refusal at connection time.
-var errForbiddenAddress = errors.New("gate: postbacks may not reach this address")
-
-// guardedClient posts postbacks: it connects only to an address it checked —
-// the dialer's Control sees the resolved address it is about to connect to,
-// so DNS rebinding cannot slip a private address in — uses no proxy, and
-// follows no redirect.
+// guardedClient posts postbacks through the shared SSRF guard (internal/ssrf):
+// only to addresses it checked after DNS, with no proxy and no redirect.
 func guardedClient(allow []netip.Prefix, timeout time.Duration) *http.Client {
-	dialer := &net.Dialer{Timeout: timeout, Control: func(network, address string, _ syscall.RawConn) error {
-		ap, err := netip.ParseAddrPort(address)
-		if err != nil || !permitted(ap.Addr().Unmap(), allow) {
-			return fmt.Errorf("%w: %s", errForbiddenAddress, address)
-		}
-		return nil
-	}}
-	transport := &http.Transport{
-		DialContext:         dialer.DialContext,
-		Proxy:               nil,
-		TLSHandshakeTimeout: timeout,
-		MaxIdleConnsPerHost: 4,
-	}
-	return &http.Client{Transport: transport, Timeout: timeout, CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse
-	}}
+	c := ssrf.Client(allow, timeout, 4)
+	c.Timeout = timeout
+	return c
 }
-
-// permitted reports whether postbacks may reach a: a public unicast
-// address, or one the host allows.
-func permitted(a netip.Addr, allow []netip.Prefix) bool {
-	for _, p := range allow {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return a.IsGlobalUnicast() && !a.IsPrivate() && !a.IsLoopback() && !a.IsLinkLocalUnicast() &&
-		!a.IsMulticast() && !a.IsUnspecified() && !cgnat.Contains(a)
-}
-
-// cgnat is the shared address space (RFC 6598), private in practice.
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")
