@@ -5,7 +5,6 @@ import (
 	"context"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,25 +17,8 @@ import (
 
 	"github.com/payrail/payments"
 	"github.com/payrail/payments/admin"
+	"github.com/payrail/payments/internal/browsertest"
 )
-
-// chromium finds a Chromium or Chrome binary. Without one the browser test
-// is skipped, except on CI (CI=true), where a missing browser must fail the
-// build rather than quietly drop the test.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	msg := "no chromium on PATH: install it (apt-get install -y chromium) to run the headless browser test"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
 
 // artifacts is where the screenshots go: $PAYMENTS_ARTIFACTS, else a
 // directory of the test's own (removed when the test ends).
@@ -59,7 +41,7 @@ func artifacts(t *testing.T) string {
 // at all proves the CSRF defence lets a legitimate operator through, and the
 // console must report no CSP violation.
 func TestBrowserAttributesParkedMoney(t *testing.T) {
-	exe := chromium(t)
+	ctx := browsertest.New(t, 90*time.Second, chromedp.WindowSize(1366, 900))
 	out := artifacts(t)
 	e := newEnv(t, admin.Options{Actions: true})
 
@@ -73,20 +55,6 @@ func TestBrowserAttributesParkedMoney(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode, "parked money is acknowledged")
 	require.Len(t, e.unresolvedParked(t), 1)
-
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox, // containers and CI runners often lack the namespaces the sandbox needs
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1366, 900),
-	)...)
-	defer cancelAlloc()
-	ctx, cancelTab := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
-	defer cancelTab()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
 
 	// Collect what the console says from the first page on.
 	var (

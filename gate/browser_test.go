@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -23,26 +21,10 @@ import (
 	"github.com/payrail/payments"
 	"github.com/payrail/payments/gate"
 	"github.com/payrail/payments/gateway/gatewaytest"
+	"github.com/payrail/payments/internal/browsertest"
 	"github.com/payrail/payments/store/memory"
 	"github.com/payrail/payments/webhook"
 )
-
-// chromiumPath finds a Chromium or Chrome binary. Without one the browser
-// test is skipped on a developer's machine, but fails under CI, where a
-// skipped test would pass unnoticed.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
-		if path, err := exec.LookPath(name); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("CI=true but no chromium binary is on PATH: CI must run the browser test (apt-get install -y chromium)")
-	}
-	t.Skip("browser test skipped: no chromium on PATH; install it with apt-get install -y chromium")
-	return ""
-}
 
 // hostedFake is the Fake gateway with a hosted payment page: its checkouts
 // send the customer to page, as a real gateway's do, and it remembers
@@ -198,7 +180,7 @@ var gatewayPage = template.Must(template.New("pay").Parse(`<!doctype html><title
 // browser to the merchant's successUrl, where the merchant's page shows
 // the payment only once the signed postback has arrived.
 func TestBrowserFlow(t *testing.T) {
-	chromium := chromiumPath(t)
+	browser := browsertest.New(t, 90*time.Second)
 	const webhookDelay = 3 * time.Second
 
 	fake := &hostedFake{Fake: gatewaytest.NewFake("whsec_browser"), returns: map[string]string{}}
@@ -269,18 +251,6 @@ func TestBrowserFlow(t *testing.T) {
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&started))
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.NoSandbox, // the tests run as root, where Chromium's sandbox refuses to start
-		chromedp.Headless,
-		chromedp.DisableGPU,
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
-	defer cancelBrowser()
 
 	require.NoError(t, chromedp.Do(browser, chromedp.Navigate(started.URL), chromedp.WaitVisible("#pay")),
 		"the wrapper sends the browser to the gateway's page")

@@ -1,11 +1,8 @@
 package stream_test
 
 import (
-	"context"
 	"html/template"
 	"net/http"
-	"os"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -13,25 +10,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/payrail/payments/internal/browsertest"
 	"github.com/payrail/payments/stream"
 )
-
-// chromiumPath finds a Chromium or Chrome binary. Without one the browser
-// test is skipped on a developer's machine, but fails under CI, where a
-// skipped test would pass unnoticed (.ci/run installs Debian's chromium).
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
-		if path, err := exec.LookPath(name); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("CI=true but no chromium binary is on PATH: CI must run the browser test (apt-get install -y chromium)")
-	}
-	t.Skip("browser test skipped: no chromium on PATH; install it with apt-get install -y chromium")
-	return ""
-}
 
 // page follows one payment with EventSource, as a checkout page would, and
 // shows the status it is told in #status.
@@ -57,7 +38,7 @@ es.addEventListener("expired", () => { es.close(); document.getElementById("stat
 // EventSource follows a payment through the Handler, posts the payment's
 // webhook, and waits for the page to show the outcome.
 func TestBrowserEventSource(t *testing.T) {
-	chromium := chromiumPath(t)
+	browser := browsertest.New(t, 60*time.Second)
 	in := newMemoryInstance(t, stream.Options{})
 	p := in.checkout(t)
 	streamPath := "/payments/" + p.ID + "/events?token=" + token(p.ID)
@@ -66,20 +47,6 @@ func TestBrowserEventSource(t *testing.T) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_ = page.Execute(w, streamPath)
 	})
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.NoSandbox, // the tests run as root, where Chromium's sandbox refuses to start
-		chromedp.Headless,
-		chromedp.DisableGPU,
-	)
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
-	defer cancelBrowser()
 
 	require.NoError(t, chromedp.Do(browser, chromedp.Navigate(in.srv.URL+"/")))
 	status := func(want string) {

@@ -1,68 +1,23 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
 	"testing"
-	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/payrail/payments"
 	"github.com/payrail/payments/gateway/gatewaytest"
+	"github.com/payrail/payments/internal/pgtest"
 	"github.com/payrail/payments/store/postgres"
 )
-
-// dsnVar names the server the PostgreSQL test uses, as the store's own
-// tests do: without it the test is skipped, except under CI=true, where a
-// skipped store would pass unnoticed.
-const dsnVar = "PAYMENTS_POSTGRES_DSN"
-
-func testDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv(dsnVar)
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but %s is not set: CI must run the PostgreSQL tests", dsnVar)
-		}
-		t.Skipf("PostgreSQL test skipped: set %s=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run it", dsnVar)
-	}
-	return dsn
-}
-
-// freshSchema names a schema no other test uses, dropped when the test ends.
-func freshSchema(t *testing.T, dsn string) string {
-	t.Helper()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "payments_cmd_test_" + hex.EncodeToString(b[:])
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		pool, err := pgxpool.New(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer pool.Close()
-		if _, err := pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return schema
-}
 
 // TestPostgres runs the operator's round on PostgreSQL, the store named in
 // DATABASE_URL: migrate, find the parked money, attribute it, see the
 // balance, export the ledger.
 func TestPostgres(t *testing.T) {
-	dsn := testDSN(t)
-	schema := freshSchema(t, dsn)
+	dsn := pgtest.DSN(t)
+	schema := pgtest.Schema(t, dsn)
 	env := map[string]string{"DATABASE_URL": dsn}
 	var m struct {
 		Store   string `json:"store"`

@@ -1,14 +1,10 @@
 package gatepg_test
 
 import (
-	"context"
-	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -16,56 +12,8 @@ import (
 	"github.com/payrail/payments/gate"
 	"github.com/payrail/payments/gate/gatepg"
 	"github.com/payrail/payments/gate/gatetest"
+	"github.com/payrail/payments/internal/pgtest"
 )
-
-const dsnVar = "PAYMENTS_POSTGRES_DSN"
-
-// testDSN returns the server the tests use. Without one the tests are
-// skipped on a developer's machine, but fail under CI, where a skipped
-// store would pass unnoticed.
-func testDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv(dsnVar)
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but %s is not set: CI must run the PostgreSQL gate store tests", dsnVar)
-		}
-		t.Skipf("PostgreSQL tests skipped: set %s=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run them", dsnVar)
-	}
-	return dsn
-}
-
-// freshSchema creates a schema no other test uses, dropped with everything
-// in it when the test ends, and returns dsn's pool config with search_path
-// set to it: the gate's tables are unqualified.
-func freshSchema(t *testing.T, dsn string) *pgxpool.Config {
-	t.Helper()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "gate_test_" + hex.EncodeToString(b[:])
-	admin, err := pgxpool.New(t.Context(), dsn)
-	require.NoError(t, err)
-	_, err = admin.Exec(t.Context(), "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize())
-	admin.Close()
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		pool, err := pgxpool.New(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer pool.Close()
-		if _, err := pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	cfg, err := pgxpool.ParseConfig(dsn)
-	require.NoError(t, err)
-	cfg.ConnConfig.RuntimeParams["search_path"] = schema
-	return cfg
-}
 
 // open returns a Store with a pool of its own on cfg, as another process
 // would have, closed when the test ends.
@@ -81,9 +29,9 @@ func open(t *testing.T, cfg *pgxpool.Config) *gatepg.Store {
 }
 
 func TestConformance(t *testing.T) {
-	dsn := testDSN(t)
+	dsn := pgtest.DSN(t)
 	gatetest.Run(t, func(t *testing.T) gatetest.Stores {
-		cfg := freshSchema(t, dsn)
+		cfg := pgtest.Config(t, dsn)
 		s := open(t, cfg)
 		return gatetest.Stores{Merchants: s, Records: s, Peer: func(t *testing.T) gate.RecordStore { return open(t, cfg) }}
 	})
@@ -91,7 +39,7 @@ func TestConformance(t *testing.T) {
 
 // The view BI tools read sums what the Go API reports.
 func TestDailyTotalsView(t *testing.T) {
-	cfg := freshSchema(t, testDSN(t))
+	cfg := pgtest.Config(t, pgtest.DSN(t))
 	s := open(t, cfg)
 	ctx := t.Context()
 	at := time.Date(2026, 3, 14, 23, 30, 0, 0, time.UTC)
