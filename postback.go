@@ -115,7 +115,8 @@ type DeliveryClaim struct {
 }
 
 // DeliverySettlement ends the lease on one delivery: delivered, retried at
-// NextAttempt, or failed; the attempt is journaled with it.
+// NextAttempt, or failed; the attempt is journaled with it. The delivery
+// loop hands them to PostbackStore.SettleDeliveries in batches.
 type DeliverySettlement struct {
 	MessageID, EndpointID string
 	Owner                 string
@@ -149,8 +150,24 @@ type PostbackStore interface {
 	// ClaimDeliveries leases up to c.Limit due deliveries of enabled
 	// endpoints, oldest first.
 	ClaimDeliveries(ctx context.Context, c DeliveryClaim) ([]Delivery, error)
-	// SettleDelivery ends a lease and journals its attempt.
-	SettleDelivery(ctx context.Context, s DeliverySettlement) error
+	// SettleDeliveries ends the leases of a batch of settlements and
+	// journals their attempts in one transaction, so that a delivery pass
+	// pays for one durable commit per batch rather than one per message.
+	//
+	// errs has an entry per settlement, in order: nil when it took (the
+	// delivery changed and its attempt is journaled); ErrConflict when the
+	// delivery is no longer pending under the settlement's Owner (another
+	// owner's lease, redelivered, or settled already); ErrNotFound when
+	// there is no such delivery; ErrInvalidInput for a State that is none
+	// of the three; any other error when it did not take for a reason the
+	// store could not tell. A refused settlement changes and journals
+	// nothing, and does not keep the others from taking. Of two
+	// settlements of one delivery in a call one takes at most, the other
+	// being ErrConflict.
+	//
+	// err is the store failing as a whole: then nothing was settled and
+	// errs is nil.
+	SettleDeliveries(ctx context.Context, s []DeliverySettlement) (errs []error, err error)
 	// Deliveries lists one page of deliveries and the next page's cursor.
 	Deliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, string, error)
 	// Attempts lists one delivery's attempts, oldest first.

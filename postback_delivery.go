@@ -243,14 +243,22 @@ func (s *Service) DeliverPostbacks(ctx context.Context) (int, error) {
 	return delivered, s.disableFailing(ctx, pb)
 }
 
-// deliverAll posts claimed deliveries, Concurrency at a time, and reports
-// how many were delivered. endpoints caches the endpoints of the pass.
+// settleTimeout bounds one SettleDeliveries call. An attempt's settlement
+// waits for the call in flight, if any, before its own call starts, so it
+// starts at most settleTimeout after the attempt ends (see deliverAll).
+const settleTimeout = 10 * time.Second
+
+// deliverAll posts claimed deliveries, Concurrency at a time, settles them
+// in batches (see settler), and reports how many were delivered once
+// every settlement has been written. endpoints caches the endpoints of
+// the pass.
 func (s *Service) deliverAll(ctx context.Context, pb *postbacker, owner string, due []Delivery, endpoints map[string]*Endpoint) (int, error) {
 	var (
 		wg        sync.WaitGroup
 		delivered atomic.Int64
 		err       error
 	)
+	settle := &settler{s: s, pb: pb, ctx: ctx}
 	slots := make(chan struct{}, pb.opts.Concurrency)
 	for _, d := range due {
 		ep, ok := endpoints[d.EndpointID]
@@ -260,27 +268,30 @@ func (s *Service) deliverAll(ctx context.Context, pb *postbacker, owner string, 
 			}
 			endpoints[d.EndpointID] = ep
 		}
-		// An attempt that could outlast the lease is left for the next
-		// claim after it expires: another instance could claim it
-		// meanwhile and deliver it twice.
-		if !d.LeaseUntil.IsZero() && s.now().Add(pb.opts.Timeout).After(d.LeaseUntil) {
+		// An attempt whose settlement could start after the lease ran
+		// out is left for the next claim after it expires: another
+		// instance could claim it meanwhile and deliver it twice. The
+		// attempt takes up to Timeout, and its settlement then waits up
+		// to settleTimeout for the batch being written.
+		if !d.LeaseUntil.IsZero() && s.now().Add(pb.opts.Timeout+settleTimeout).After(d.LeaseUntil) {
 			continue
 		}
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			if s.deliver(ctx, pb, owner, d, ep) {
+			if s.deliver(ctx, pb, owner, d, ep, settle) {
 				delivered.Add(1)
 			}
 		})
 	}
 	wg.Wait()
+	settle.wait()
 	return int(delivered.Load()), err
 }
 
-// deliver makes one attempt and settles it, reporting whether it was
-// delivered.
-func (s *Service) deliver(ctx context.Context, pb *postbacker, owner string, d Delivery, ep *Endpoint) bool {
+// deliver makes one attempt and hands its settlement to settle, reporting
+// whether it was delivered.
+func (s *Service) deliver(ctx context.Context, pb *postbacker, owner string, d Delivery, ep *Endpoint, settle *settler) bool {
 	start := s.now()
 	begun := time.Now() // the wall clock times the post; s.now may be a host's test clock
 	a := Attempt{MessageID: d.Message.ID, EndpointID: ep.ID, At: storedTime(start)}
@@ -298,13 +309,80 @@ func (s *Service) deliver(ctx context.Context, pb *postbacker, owner string, d D
 		}
 	}
 	s.observePostback(ctx, d, st)
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := pb.store.SettleDelivery(sctx, st); err != nil {
-		s.log.WarnContext(ctx, "payments: settle postback delivery", "message", d.Message.ID, "endpoint", ep.ID, "error", err)
-	}
+	settle.add(st)
 	return ok
 }
+
+// settler writes the settlements of one claim's attempts in batches, one
+// SettleDeliveries call at a time: what finished while a call was being
+// written goes into the next, so that under load one commit settles many
+// attempts, and when idle an attempt is settled as soon as it ends. An
+// attempt frees its slot for the next post without waiting for the store.
+type settler struct {
+	s   *Service
+	pb  *postbacker
+	ctx context.Context
+	// writers counts the goroutine writing batches, one at most.
+	writers sync.WaitGroup
+	mu      sync.Mutex
+	queued  []DeliverySettlement
+	writing bool
+}
+
+// add queues a settlement, starting the writer if it is idle.
+func (st *settler) add(x DeliverySettlement) {
+	st.mu.Lock()
+	st.queued = append(st.queued, x)
+	idle := !st.writing
+	st.writing = true
+	st.mu.Unlock()
+	if idle {
+		st.writers.Go(st.write)
+	}
+}
+
+// write settles what is queued, batch after batch, until nothing is.
+func (st *settler) write() {
+	for {
+		st.mu.Lock()
+		batch := st.queued
+		st.queued = nil
+		if len(batch) == 0 {
+			st.writing = false
+			st.mu.Unlock()
+			return
+		}
+		st.mu.Unlock()
+		st.settle(batch)
+	}
+}
+
+// settle writes one batch. A settlement that fails is logged and left:
+// its delivery is claimed again when its lease expires, as it would be
+// had the process stopped after the attempt. It outlives ctx's
+// cancellation, so that a Run being stopped still records what it posted.
+func (st *settler) settle(batch []DeliverySettlement) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(st.ctx), settleTimeout)
+	defer cancel()
+	errs, err := st.pb.store.SettleDeliveries(ctx, batch)
+	if err == nil && len(errs) != len(batch) {
+		err = fmt.Errorf("payments: the store answered %d outcomes for %d settlements", len(errs), len(batch))
+	}
+	if err != nil {
+		st.s.log.WarnContext(st.ctx, "payments: settle postback deliveries", "deliveries", len(batch), "error", err)
+		return
+	}
+	for i, err := range errs {
+		if err != nil {
+			st.s.log.WarnContext(st.ctx, "payments: settle postback delivery",
+				"message", batch[i].MessageID, "endpoint", batch[i].EndpointID, "error", err)
+		}
+	}
+}
+
+// wait returns once every queued settlement has been written. Call it
+// after the last add.
+func (st *settler) wait() { st.writers.Wait() }
 
 // post sends one message, signed at ts, and returns the answer's status
 // and the start of its body, or why there was none.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -294,4 +295,74 @@ func TestRunDeliversWhatItQueuedAtOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { got, _ := rcv.received(); return len(got) == 1 },
 		5*time.Second, 10*time.Millisecond, "delivered long before the hour-long Interval")
+}
+
+// gatedStore holds its first SettleDeliveries call until open is closed,
+// and records the size of every call.
+type gatedStore struct {
+	*memory.Store
+	open  chan struct{}
+	mu    sync.Mutex
+	sizes []int
+}
+
+func (g *gatedStore) SettleDeliveries(ctx context.Context, list []payments.DeliverySettlement) ([]error, error) {
+	g.mu.Lock()
+	first := len(g.sizes) == 0
+	g.sizes = append(g.sizes, len(list))
+	g.mu.Unlock()
+	if first {
+		<-g.open
+	}
+	return g.Store.SettleDeliveries(ctx, list)
+}
+
+// TestPostbackSettlementsShareACall: attempts that end while a settlement
+// is being written are settled together by the next call, and every one of
+// them is settled by the time the pass returns.
+func TestPostbackSettlementsShareACall(t *testing.T) {
+	ctx := t.Context()
+	fake := gatewaytest.NewFake("whsec_svc")
+	store := &gatedStore{Store: memory.New(), open: make(chan struct{})}
+	svc, err := payments.New(store, payments.WithGateway(fake),
+		payments.WithPostbacks(payments.PostbackOptions{Allow: loopback, Concurrency: 4}))
+	require.NoError(t, err)
+	rcv := newReceiver(t)
+	ep, err := svc.AddEndpoint(ctx, payments.Endpoint{URL: rcv.URL, Events: []payments.EventType{payments.EventEntryRecorded}})
+	require.NoError(t, err)
+	rcv.secret = ep.Secrets[0]
+	const n = 10
+	for i := range n {
+		id := string(rune('a' + i))
+		_, err = svc.HandleWebhook(ctx, "fake", fake.Request(charge("e"+id, "p"+id, "amy", "1.00"), time.Now()))
+		require.NoError(t, err)
+	}
+	go func() {
+		// Open the store once every message has arrived: the attempts
+		// after the first have then queued behind its settlement.
+		for {
+			if got, _ := rcv.received(); len(got) == n {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(20 * time.Millisecond)
+		close(store.open)
+	}()
+	delivered, err := svc.DeliverPostbacks(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, n, delivered)
+
+	store.mu.Lock()
+	sizes := slices.Clone(store.sizes)
+	store.mu.Unlock()
+	total := 0
+	for _, size := range sizes {
+		total += size
+	}
+	assert.Equal(t, n, total, "every attempt settled once")
+	assert.Less(t, len(sizes), n, "in fewer calls than attempts: %v", sizes)
+	list, _, err := svc.Deliveries(ctx, payments.DeliveryFilter{EndpointID: ep.ID, State: payments.DeliveryDelivered})
+	require.NoError(t, err)
+	assert.Len(t, list, n, "settled before DeliverPostbacks returned")
 }

@@ -124,12 +124,28 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c payments.DeliveryClaim) (
 	return out, nil
 }
 
-// SettleDelivery implements payments.PostbackStore.
-func (s *Store) SettleDelivery(ctx context.Context, st payments.DeliverySettlement) error {
+// SettleDeliveries implements payments.PostbackStore: every settlement
+// under one hold of the lock, in order, so a delivery named twice is
+// settled by the first and refused to the second, as two calls would.
+func (s *Store) SettleDeliveries(ctx context.Context, list []payments.DeliverySettlement) ([]error, error) {
 	if err := s.lock(); err != nil {
-		return err
+		return nil, err
 	}
 	defer s.mu.Unlock()
+	errs := make([]error, len(list))
+	for i := range list {
+		errs[i] = s.settleDelivery(&list[i])
+	}
+	return errs, nil
+}
+
+// settleDelivery settles one delivery; the caller holds the lock.
+func (s *Store) settleDelivery(st *payments.DeliverySettlement) error {
+	switch st.State {
+	case payments.DeliveryPending, payments.DeliveryDelivered, payments.DeliveryFailed:
+	default:
+		return fmt.Errorf("memory: settle delivery %s to %s: state %q: %w", st.MessageID, st.EndpointID, st.State, payments.ErrInvalidInput)
+	}
 	k := deliveryKey{st.MessageID, st.EndpointID}
 	d, ok := s.pb.deliveries[k]
 	if !ok {

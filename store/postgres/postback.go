@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -184,53 +185,168 @@ const claimDeliveriesQuery = `WITH due AS MATERIALIZED (
 // rely on it.
 const maxAnswer = 1024
 
-// SettleDelivery implements payments.PostbackStore. It changes the
-// delivery only while it is pending and leased to st.Owner, and journals
-// the attempt, in one statement, so that an attempt is journaled exactly
-// when its settlement took: a lease that expired and was claimed by
-// another owner is payments.ErrConflict, as is a delivery leased to no
-// one.
-func (s *Store) SettleDelivery(ctx context.Context, st payments.DeliverySettlement) error {
+// SettleDeliveries implements payments.PostbackStore in one statement,
+// so one commit: it changes each delivery only while it is pending and
+// leased to its settlement's Owner, and journals the attempts of those it
+// changed, so that an attempt is journaled exactly when its settlement
+// took. Only when some did not take does a second query read why: a lease
+// that expired and was claimed by another owner is payments.ErrConflict,
+// as is a delivery leased to no one.
+func (s *Store) SettleDeliveries(ctx context.Context, list []payments.DeliverySettlement) ([]error, error) {
 	if err := s.usable(); err != nil {
-		return err
+		return nil, err
 	}
-	switch st.State {
-	case payments.DeliveryPending, payments.DeliveryDelivered, payments.DeliveryFailed:
-	default:
-		return fmt.Errorf("postgres: settle delivery %s to %s: unknown state %q: %w",
-			st.MessageID, st.EndpointID, st.State, payments.ErrInvalidInput)
+	errs := make([]error, len(list))
+	valid := make([]int, 0, len(list)) // list's indexes, for the statement's ordinals
+	for i, st := range list {
+		switch st.State {
+		case payments.DeliveryPending, payments.DeliveryDelivered, payments.DeliveryFailed:
+			valid = append(valid, i)
+		default:
+			errs[i] = fmt.Errorf("postgres: settle delivery %s to %s: unknown state %q: %w",
+				st.MessageID, st.EndpointID, st.State, payments.ErrInvalidInput)
+		}
 	}
-	a := st.Attempt
-	response := []byte(a.Response[:min(len(a.Response), maxAnswer)])
-	failure := storableText(a.Error)
-	tag, err := s.pool.Exec(ctx, s.sql(`WITH d AS (
-			UPDATE {postback_deliveries}
-			SET state = $4, attempts = $5, next_attempt = $6, last_status = $7, last_error = $8,
-				lease_owner = '', lease_until = NULL
-			WHERE message_id = $1 AND endpoint_id = $2 AND state = 'pending' AND lease_owner = $3 AND lease_owner <> ''
-			RETURNING message_id, endpoint_id
-		)
+	if len(valid) == 0 {
+		return errs, nil
+	}
+	took, err := s.settle(ctx, settlementArgs(list, valid))
+	if err != nil {
+		return nil, err
+	}
+	if len(took) == len(valid) {
+		return errs, nil
+	}
+	settled := make([]bool, len(valid))
+	for _, n := range took {
+		settled[n-1] = true // ordinals count from 1
+	}
+	var refused []int
+	for n, i := range valid {
+		if !settled[n] {
+			refused = append(refused, i)
+		}
+	}
+	s.refusedSettlements(ctx, list, refused, errs)
+	return errs, nil
+}
+
+// settle runs settleDeliveriesQuery with args and returns the ordinals that
+// took. The statement is its own transaction, so one that lost a deadlock
+// changed nothing and is run again, as inTx runs a transaction again.
+func (s *Store) settle(ctx context.Context, args []any) ([]int64, error) {
+	for attempt := 1; ; attempt++ {
+		rows, err := s.pool.Query(ctx, s.sql(settleDeliveriesQuery), args...)
+		var took []int64
+		if err == nil {
+			took, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		}
+		if err == nil || !retryable(err) || attempt == maxTxAttempts {
+			return took, fail("settle deliveries", err)
+		}
+		pause := time.Duration(attempt) * time.Millisecond
+		pause += rand.N(pause*4 + 1) // keeps the statements that collided from colliding again
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(pause):
+		}
+	}
+}
+
+// settleDeliveriesQuery settles the deliveries of arrays $1…$11, one
+// element per settlement, journals the attempts of those it changed, and
+// returns the ordinals (from 1) of those.
+//
+// Each delivery is found through its primary key, in a lateral subquery
+// that its LIMIT keeps from being flattened into a join: the planner takes
+// leased pending deliveries for rare, as lease_owner's statistics say, and
+// would otherwise read every pending delivery to match them, which a
+// backlog makes many. The update then takes them by seq, in seq order, the
+// order in which an endpoint's save holds its backlog, so that the two
+// lock shared rows in one order; a deadlock with anything else is run
+// again (see settle). A row whose lease changed while the update waited
+// for its lock is checked again once locked, and skipped.
+const settleDeliveriesQuery = `WITH s AS (
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::timestamptz[],
+			$7::integer[], $8::text[], $9::timestamptz[], $10::bigint[], $11::bytea[])
+			WITH ORDINALITY AS s (message_id, endpoint_id, owner, state, attempts, next_attempt,
+				status, error, at, latency_ns, response, n)
+		WHERE owner <> ''
+	), k AS MATERIALIZED (
+		SELECT found.seq, s.* FROM s CROSS JOIN LATERAL (
+			SELECT d.seq FROM {postback_deliveries} d
+			WHERE d.message_id = s.message_id AND d.endpoint_id = s.endpoint_id LIMIT 1
+		) AS found
+		ORDER BY found.seq
+	), d AS (
+		UPDATE {postback_deliveries} d
+		SET state = k.state, attempts = k.attempts, next_attempt = k.next_attempt,
+			last_status = k.status, last_error = k.error, lease_owner = '', lease_until = NULL
+		FROM k
+		WHERE d.seq = k.seq AND d.state = 'pending' AND d.lease_owner = k.owner
+		RETURNING k.*
+	), a AS (
 		INSERT INTO {postback_attempts} (message_id, endpoint_id, at, status, latency_ns, response, error)
-		SELECT message_id, endpoint_id, $9, $7, $10, $11, $8 FROM d`),
-		st.MessageID, st.EndpointID, st.Owner, string(st.State), st.Attempts, st.NextAttempt,
-		a.Status, failure, a.At, int64(a.Latency), response)
-	if err != nil {
-		return fail(fmt.Sprintf("settle delivery %s to %s", st.MessageID, st.EndpointID), err)
+		SELECT message_id, endpoint_id, at, status, latency_ns, response, error FROM d ORDER BY n
+	)
+	SELECT n FROM d`
+
+// settlementArgs are the arrays of settleDeliveriesQuery: the settlements
+// of list at indexes, in that order.
+func settlementArgs(list []payments.DeliverySettlement, indexes []int) []any {
+	k := len(indexes)
+	messageIDs, endpointIDs, owners, states := make([]string, k), make([]string, k), make([]string, k), make([]string, k)
+	attempts, nextAttempts := make([]int32, k), make([]time.Time, k)
+	statuses, failures, ats, latencies, responses := make([]int32, k), make([]string, k), make([]time.Time, k), make([]int64, k), make([][]byte, k)
+	for n, i := range indexes {
+		st := &list[i]
+		a := &st.Attempt
+		messageIDs[n], endpointIDs[n], owners[n], states[n] = st.MessageID, st.EndpointID, st.Owner, string(st.State)
+		attempts[n], nextAttempts[n] = int32(st.Attempts), st.NextAttempt
+		statuses[n], failures[n], ats[n], latencies[n] = int32(a.Status), storableText(a.Error), a.At, int64(a.Latency)
+		responses[n] = []byte(a.Response[:min(len(a.Response), maxAnswer)])
 	}
-	if tag.RowsAffected() == 1 {
-		return nil
+	return []any{messageIDs, endpointIDs, owners, states, attempts, nextAttempts, statuses, failures, ats, latencies, responses}
+}
+
+// refusedSettlements sets errs[i], for each i of refused, to why list[i]
+// did not take, read in one query: payments.ErrNotFound for no such
+// delivery, payments.ErrConflict for one that is not pending under the
+// settlement's Owner. When that read fails, each says it did not take,
+// with the read's error.
+func (s *Store) refusedSettlements(ctx context.Context, list []payments.DeliverySettlement, refused []int, errs []error) {
+	messageIDs, endpointIDs := make([]string, len(refused)), make([]string, len(refused))
+	for n, i := range refused {
+		messageIDs[n], endpointIDs[n] = list[i].MessageID, list[i].EndpointID
 	}
-	var state string
-	err = s.pool.QueryRow(ctx, s.sql("SELECT state FROM {postback_deliveries} WHERE message_id = $1 AND endpoint_id = $2"),
-		st.MessageID, st.EndpointID).Scan(&state)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("postgres: delivery %s to %s: %w", st.MessageID, st.EndpointID, payments.ErrNotFound)
+	type key struct{ message, endpoint string }
+	type found struct{ state, owner string }
+	stored := map[key]found{}
+	var k key
+	var f found
+	rows, err := s.pool.Query(ctx, s.sql(`SELECT d.message_id, d.endpoint_id, d.state, d.lease_owner
+		FROM unnest($1::text[], $2::text[]) AS r (message_id, endpoint_id)
+		JOIN {postback_deliveries} d ON d.message_id = r.message_id AND d.endpoint_id = r.endpoint_id`), messageIDs, endpointIDs)
+	if err == nil {
+		_, err = pgx.ForEachRow(rows, []any{&k.message, &k.endpoint, &f.state, &f.owner}, func() error {
+			stored[k] = f
+			return nil
+		})
 	}
-	if err != nil {
-		return fail(fmt.Sprintf("read delivery %s to %s", st.MessageID, st.EndpointID), err)
+	for _, i := range refused {
+		st := &list[i]
+		d, ok := stored[key{st.MessageID, st.EndpointID}]
+		switch {
+		case err != nil:
+			errs[i] = fmt.Errorf("postgres: delivery %s to %s not settled; reading why: %w", st.MessageID, st.EndpointID, err)
+		case !ok:
+			errs[i] = fmt.Errorf("postgres: delivery %s to %s: %w", st.MessageID, st.EndpointID, payments.ErrNotFound)
+		default:
+			errs[i] = fmt.Errorf("postgres: delivery %s to %s (%s, leased to %q) is not leased to %q: %w",
+				st.MessageID, st.EndpointID, d.state, d.owner, st.Owner, payments.ErrConflict)
+		}
 	}
-	return fmt.Errorf("postgres: delivery %s to %s (%s) is not leased to %q: %w",
-		st.MessageID, st.EndpointID, state, st.Owner, payments.ErrConflict)
 }
 
 // storableText is s as a TEXT column takes it: at most maxAnswer bytes,

@@ -93,6 +93,12 @@ func TestPostbackQueriesUseIndexes(t *testing.T) {
 		{"ClaimDeliveries", s.ClaimDeliveriesSQL(), []any{"svc", "2030-01-01T00:00:00Z", "2030-01-01T00:01:00Z", 100},
 			"postback_deliveries_due_idx", "payments_postback_deliveries"},
 		{"FailingSince", s.FailingSinceSQL(), nil, "postback_deliveries_failing_idx", "payments_postback_deliveries"},
+		// A batch's deliveries are found by their keys, however many have
+		// been delivered before.
+		{"SettleDeliveries", s.SettleDeliveriesSQL(), []any{"{msg_00049950,msg_00049951}", "{ep_451,ep_452}", "{a,a}",
+			"{delivered,pending}", "{1,1}", "{2030-01-01T00:00:00Z,2030-01-01T00:01:00Z}", "{204,500}", `{"",""}`,
+			"{2030-01-01T00:00:00Z,2030-01-01T00:00:00Z}", "{1000,1000}", `{"\\x",""}`},
+			"postback_deliveries_pkey", "payments_postback_deliveries"},
 		{"ClaimHolds", s.ClaimHoldsSQL(), []any{"svc", "2000-01-01T00:00:00Z", "2100-01-01T00:00:00Z", "2000-01-01T00:05:00Z", 100},
 			"payments_hold_idx", "payments_payments"},
 	} {

@@ -62,6 +62,7 @@ func TestClaimDeliveriesAcrossInstances(t *testing.T) {
 				if !assert.NoError(t, err) || len(list) == 0 {
 					return
 				}
+				var settlements []payments.DeliverySettlement
 				for _, d := range list {
 					k := key{d.Message.ID, d.EndpointID}
 					mu.Lock()
@@ -71,10 +72,17 @@ func TestClaimDeliveriesAcrossInstances(t *testing.T) {
 					claimed[k] = owner
 					mu.Unlock()
 					assert.Equal(t, owner, d.LeaseOwner)
-					assert.NoError(t, s.SettleDelivery(t.Context(), payments.DeliverySettlement{
+					settlements = append(settlements, payments.DeliverySettlement{
 						MessageID: d.Message.ID, EndpointID: d.EndpointID, Owner: owner, State: payments.DeliveryDelivered, Attempts: 1,
 						Attempt: payments.Attempt{MessageID: d.Message.ID, EndpointID: d.EndpointID, At: clock, Status: 204},
-					}))
+					})
+				}
+				errs, err := s.SettleDeliveries(t.Context(), settlements)
+				if !assert.NoError(t, err) {
+					return
+				}
+				for _, err := range errs {
+					assert.NoError(t, err)
 				}
 			}
 		})
@@ -141,10 +149,12 @@ func TestAttemptKeepsAnyAnswer(t *testing.T) {
 	require.Len(t, list, 1)
 	d := list[0]
 	answer := "bad \xff\x00 bytes " + string(make([]byte, 5000))
-	require.NoError(t, s.SettleDelivery(ctx, payments.DeliverySettlement{MessageID: d.Message.ID, EndpointID: "ep_1", Owner: "a",
+	errs, err := s.SettleDeliveries(ctx, []payments.DeliverySettlement{{MessageID: d.Message.ID, EndpointID: "ep_1", Owner: "a",
 		State: payments.DeliveryPending, Attempts: 1, NextAttempt: clock.Add(time.Minute),
 		Attempt: payments.Attempt{MessageID: d.Message.ID, EndpointID: "ep_1", At: clock, Status: 500, Latency: time.Millisecond,
-			Response: answer, Error: answer}}))
+			Response: answer, Error: answer}}})
+	require.NoError(t, err)
+	require.NoError(t, errs[0])
 	attempts, err := s.Attempts(ctx, d.Message.ID, "ep_1")
 	require.NoError(t, err)
 	require.Len(t, attempts, 1)

@@ -138,54 +138,80 @@ func scanSeqs(rows *sql.Rows) ([]int64, error) {
 	return out, rows.Err()
 }
 
-// SettleDelivery implements payments.PostbackStore: in one write
-// transaction it ends st.Owner's lease with the delivery's new state and
-// journals the attempt. It is payments.ErrConflict when the delivery is no
-// longer pending under st.Owner's lease (another owner's, redelivered, or
-// settled), and payments.ErrNotFound when there is no such delivery.
-func (s *Store) SettleDelivery(ctx context.Context, st payments.DeliverySettlement) error {
-	switch st.State {
-	case payments.DeliveryPending, payments.DeliveryDelivered, payments.DeliveryFailed:
-	default:
-		return fmt.Errorf("sqlite: settle delivery %s to %s: state %q: %w", st.MessageID, st.EndpointID, st.State, payments.ErrInvalidInput)
+// SettleDeliveries implements payments.PostbackStore: in one write
+// transaction it ends each settlement's lease with the delivery's new
+// state and journals its attempt, in order, so that a delivery named twice
+// is settled by the first and refused to the second, as two calls would.
+// A settlement is payments.ErrConflict when the delivery is no longer
+// pending under its Owner's lease (another owner's, redelivered, or
+// settled), and payments.ErrNotFound when there is no such delivery. A
+// statement failing rolls the whole transaction back.
+func (s *Store) SettleDeliveries(ctx context.Context, list []payments.DeliverySettlement) ([]error, error) {
+	if len(list) == 0 {
+		return []error{}, nil
 	}
-	a := st.Attempt
-	return s.writer.do(ctx, func(ctx context.Context, tx querier) error {
-		var deliverySeq int64
-		err := tx.queryRow(ctx, `UPDATE {{p}}postback_deliveries
-			SET state = ?, attempts = ?, next_attempt = ?, last_status = ?, last_error = ?, lease_owner = '', lease_until = NULL
-			WHERE `+deliveryOf+` AND state = 'pending' AND lease_owner = ?
-			RETURNING seq`,
-			string(st.State), st.Attempts, micros(st.NextAttempt), a.Status, truncate(a.Error),
-			st.MessageID, st.EndpointID, st.Owner).Scan(&deliverySeq)
-		if errors.Is(err, sql.ErrNoRows) {
-			return s.refusedSettlement(ctx, tx, st)
-		}
-		if err != nil {
-			return fmt.Errorf("sqlite: settle delivery %s to %s: %w", st.MessageID, st.EndpointID, err)
-		}
-		if _, err := tx.exec(ctx, `INSERT INTO {{p}}postback_attempts (delivery_seq, at, status, latency, response, error)
-			VALUES (?, ?, ?, ?, ?, ?)`,
-			deliverySeq, micros(a.At), a.Status, int64(a.Latency), truncate(a.Response), truncate(a.Error)); err != nil {
-			return fmt.Errorf("sqlite: journal attempt at %s to %s: %w", st.MessageID, st.EndpointID, err)
+	var errs []error
+	err := s.writer.do(ctx, func(ctx context.Context, tx querier) error {
+		errs = make([]error, len(list)) // afresh: the writer may run this more than once
+		for i := range list {
+			refused, err := settleDelivery(ctx, tx, &list[i])
+			if err != nil {
+				return err
+			}
+			errs[i] = refused
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return errs, nil
 }
 
-// refusedSettlement tells why a settlement changed nothing.
-func (s *Store) refusedSettlement(ctx context.Context, q querier, st payments.DeliverySettlement) error {
-	var state, owner string
-	err := q.queryRow(ctx, `SELECT state, lease_owner FROM {{p}}postback_deliveries WHERE `+deliveryOf,
-		st.MessageID, st.EndpointID).Scan(&state, &owner)
+// settleDelivery settles one delivery in tx. refused says why it did not
+// take; err is a statement failing.
+func settleDelivery(ctx context.Context, tx querier, st *payments.DeliverySettlement) (refused, err error) {
+	switch st.State {
+	case payments.DeliveryPending, payments.DeliveryDelivered, payments.DeliveryFailed:
+	default:
+		return fmt.Errorf("sqlite: settle delivery %s to %s: state %q: %w", st.MessageID, st.EndpointID, st.State, payments.ErrInvalidInput), nil
+	}
+	a := st.Attempt
+	var deliverySeq int64
+	err = tx.queryRow(ctx, `UPDATE {{p}}postback_deliveries
+		SET state = ?, attempts = ?, next_attempt = ?, last_status = ?, last_error = ?, lease_owner = '', lease_until = NULL
+		WHERE `+deliveryOf+` AND state = 'pending' AND lease_owner = ?
+		RETURNING seq`,
+		string(st.State), st.Attempts, micros(st.NextAttempt), a.Status, truncate(a.Error),
+		st.MessageID, st.EndpointID, st.Owner).Scan(&deliverySeq)
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("sqlite: delivery %s to %s: %w", st.MessageID, st.EndpointID, payments.ErrNotFound)
+		return refusedSettlement(ctx, tx, st)
 	}
 	if err != nil {
-		return fmt.Errorf("sqlite: delivery %s to %s: %w", st.MessageID, st.EndpointID, err)
+		return nil, fmt.Errorf("sqlite: settle delivery %s to %s: %w", st.MessageID, st.EndpointID, err)
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO {{p}}postback_attempts (delivery_seq, at, status, latency, response, error)
+		VALUES (?, ?, ?, ?, ?, ?)`,
+		deliverySeq, micros(a.At), a.Status, int64(a.Latency), truncate(a.Response), truncate(a.Error)); err != nil {
+		return nil, fmt.Errorf("sqlite: journal attempt at %s to %s: %w", st.MessageID, st.EndpointID, err)
+	}
+	return nil, nil
+}
+
+// refusedSettlement tells why a settlement changed nothing: refused is
+// payments.ErrNotFound or payments.ErrConflict, err a failed read.
+func refusedSettlement(ctx context.Context, q querier, st *payments.DeliverySettlement) (refused, err error) {
+	var state, owner string
+	err = q.queryRow(ctx, `SELECT state, lease_owner FROM {{p}}postback_deliveries WHERE `+deliveryOf,
+		st.MessageID, st.EndpointID).Scan(&state, &owner)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlite: delivery %s to %s: %w", st.MessageID, st.EndpointID, payments.ErrNotFound), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: delivery %s to %s: %w", st.MessageID, st.EndpointID, err)
 	}
 	return fmt.Errorf("sqlite: delivery %s to %s (%s, leased to %q) is not leased to %s: %w",
-		st.MessageID, st.EndpointID, state, owner, st.Owner, payments.ErrConflict)
+		st.MessageID, st.EndpointID, state, owner, st.Owner, payments.ErrConflict), nil
 }
 
 // truncate keeps at most maxAttemptText bytes of s, cut at a rune

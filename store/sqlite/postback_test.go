@@ -153,9 +153,11 @@ func TestAttemptJournalIsBounded(t *testing.T) {
 	require.Len(t, claimed, 1)
 	d := claimed[0]
 	long := "x" + strings.Repeat("é", 4096)
-	require.NoError(t, s.SettleDelivery(ctx, payments.DeliverySettlement{MessageID: d.Message.ID, EndpointID: "ep_1", Owner: "w",
+	errs, err := s.SettleDeliveries(ctx, []payments.DeliverySettlement{{MessageID: d.Message.ID, EndpointID: "ep_1", Owner: "w",
 		State: payments.DeliveryPending, Attempts: 1, NextAttempt: now.Add(time.Minute),
-		Attempt: payments.Attempt{At: now, Status: 500, Latency: 3 * time.Millisecond, Response: long, Error: long}}))
+		Attempt: payments.Attempt{At: now, Status: 500, Latency: 3 * time.Millisecond, Response: long, Error: long}}})
+	require.NoError(t, err)
+	require.NoError(t, errs[0])
 	attempts, err := s.Attempts(ctx, d.Message.ID, "ep_1")
 	require.NoError(t, err)
 	require.Len(t, attempts, 1)

@@ -18,6 +18,7 @@ func postbackTests() []namedTest {
 	return []namedTest{
 		{"FanOutAtCommit", testPostbackFanOut},
 		{"ClaimLeasesAndSettles", testPostbackClaim},
+		{"SettleBatchPerItem", testPostbackSettleBatch},
 		{"DisabledEndpointWaits", testPostbackDisabled},
 		{"AttemptsAndRedeliver", testPostbackAttempts},
 		{"FailingSince", testPostbackFailingSince},
@@ -51,6 +52,16 @@ func postbackBatch(now time.Time, ref string) *payments.Batch {
 	b.Payments = []payments.PaymentUpdate{{GatewayID: "pi_" + ref, Account: "acct_1", Status: payments.StatusSucceeded}}
 	b.Postbacks = true
 	return b
+}
+
+// settleDeliveries hands list to SettleDeliveries as one batch and returns its
+// per-settlement outcomes, requiring the call as a whole to succeed.
+func (f *fixture) settleDeliveries(ps payments.PostbackStore, list ...payments.DeliverySettlement) []error {
+	f.t.Helper()
+	errs, err := ps.SettleDeliveries(f.ctx, list)
+	require.NoError(f.t, err)
+	require.Len(f.t, errs, len(list), "an outcome per settlement")
+	return errs
 }
 
 func (f *fixture) deliveries(ps payments.PostbackStore, filter payments.DeliveryFilter) []payments.Delivery {
@@ -116,11 +127,11 @@ func testPostbackClaim(f *fixture) {
 	assert.Empty(f.t, claim("b", at(2*time.Second)), "leased")
 	d := got[0]
 	wrong := payments.DeliverySettlement{MessageID: d.Message.ID, EndpointID: "ep_1", Owner: "b", State: payments.DeliveryDelivered, Attempts: 1}
-	assert.ErrorIs(f.t, ps.SettleDelivery(f.ctx, wrong), payments.ErrConflict)
+	assert.ErrorIs(f.t, f.settleDeliveries(ps, wrong)[0], payments.ErrConflict)
 
 	retry := payments.DeliverySettlement{MessageID: d.Message.ID, EndpointID: "ep_1", Owner: "a", State: payments.DeliveryPending,
 		Attempts: 1, NextAttempt: at(time.Minute), Attempt: payments.Attempt{MessageID: d.Message.ID, EndpointID: "ep_1", At: at(time.Second), Status: 503}}
-	require.NoError(f.t, ps.SettleDelivery(f.ctx, retry))
+	require.NoError(f.t, f.settleDeliveries(ps, retry)[0])
 	assert.Empty(f.t, claim("b", at(30*time.Second)), "not due yet")
 	again := claim("b", at(time.Minute))
 	require.Len(f.t, again, 1)
@@ -128,9 +139,63 @@ func testPostbackClaim(f *fixture) {
 	assert.Equal(f.t, 503, again[0].LastStatus)
 	done := payments.DeliverySettlement{MessageID: d.Message.ID, EndpointID: "ep_1", Owner: "b", State: payments.DeliveryDelivered, Attempts: 2,
 		Attempt: payments.Attempt{MessageID: d.Message.ID, EndpointID: "ep_1", At: at(time.Minute), Status: 204}}
-	require.NoError(f.t, ps.SettleDelivery(f.ctx, done))
+	require.NoError(f.t, f.settleDeliveries(ps, done)[0])
 	assert.Empty(f.t, claim("c", at(time.Hour)), "delivered")
 	assert.Equal(f.t, payments.DeliveryDelivered, f.deliveries(ps, payments.DeliveryFilter{})[0].State)
+}
+
+// testPostbackSettleBatch settles, in one call, a delivery leased to its
+// owner, one leased to another owner and one that does not exist: each
+// gets its own outcome, and only the first is settled and journaled.
+func testPostbackSettleBatch(f *fixture) {
+	ps := f.postbacks()
+	f.endpoint(ps, "ep_1", payments.EventEntryRecorded)
+	f.commit(postbackBatch(at(0), "1"))
+	f.commit(postbackBatch(at(time.Second), "2"))
+	claim := func(owner string) payments.Delivery {
+		list, err := ps.ClaimDeliveries(f.ctx, payments.DeliveryClaim{Owner: owner, Now: at(time.Minute), Lease: lease, Limit: 1})
+		require.NoError(f.t, err)
+		require.Len(f.t, list, 1)
+		return list[0]
+	}
+	mine, theirs := claim("a"), claim("b")
+	settlement := func(messageID string, owner string) payments.DeliverySettlement {
+		return payments.DeliverySettlement{MessageID: messageID, EndpointID: "ep_1", Owner: owner, State: payments.DeliveryDelivered,
+			Attempts: 1, Attempt: payments.Attempt{MessageID: messageID, EndpointID: "ep_1", At: at(time.Minute), Status: 204}}
+	}
+	bad := settlement(mine.Message.ID, "a")
+	bad.State = "lost"
+
+	errs := f.settleDeliveries(ps, settlement(mine.Message.ID, "a"), settlement(theirs.Message.ID, "a"), settlement("msg_missing", "a"), bad)
+	assert.NoError(f.t, errs[0], "leased to a")
+	assert.ErrorIs(f.t, errs[1], payments.ErrConflict, "leased to b")
+	assert.ErrorIs(f.t, errs[2], payments.ErrNotFound, "no such delivery")
+	assert.ErrorIs(f.t, errs[3], payments.ErrInvalidInput, "no such state")
+
+	attempts, err := ps.Attempts(f.ctx, mine.Message.ID, "ep_1")
+	require.NoError(f.t, err)
+	require.Len(f.t, attempts, 1, "the settled delivery's attempt is journaled")
+	assert.Equal(f.t, 204, attempts[0].Status)
+	attempts, err = ps.Attempts(f.ctx, theirs.Message.ID, "ep_1")
+	require.NoError(f.t, err)
+	assert.Empty(f.t, attempts, "a refused settlement journals nothing")
+	attempts, err = ps.Attempts(f.ctx, "msg_missing", "ep_1")
+	require.NoError(f.t, err)
+	assert.Empty(f.t, attempts)
+
+	states := map[string]payments.Delivery{}
+	for _, d := range f.deliveries(ps, payments.DeliveryFilter{}) {
+		states[d.Message.ID] = d
+	}
+	assert.Equal(f.t, payments.DeliveryDelivered, states[mine.Message.ID].State)
+	assert.Equal(f.t, payments.DeliveryPending, states[theirs.Message.ID].State, "a refused settlement changes nothing")
+	assert.Equal(f.t, "b", states[theirs.Message.ID].LeaseOwner, "b's lease stands")
+	assert.Zero(f.t, states[theirs.Message.ID].Attempts)
+	assert.NoError(f.t, f.settleDeliveries(ps, settlement(theirs.Message.ID, "b"))[0], "and b settles it")
+
+	none, err := ps.SettleDeliveries(f.ctx, nil)
+	require.NoError(f.t, err)
+	assert.Empty(f.t, none, "an empty batch settles nothing")
 }
 
 func testPostbackDisabled(f *fixture) {
@@ -170,8 +235,8 @@ func testPostbackAttempts(f *fixture) {
 		if i == 1 {
 			state = payments.DeliveryFailed
 		}
-		require.NoError(f.t, ps.SettleDelivery(f.ctx, payments.DeliverySettlement{MessageID: d.Message.ID, EndpointID: "ep_1", Owner: "a",
-			State: state, Attempts: i + 1, NextAttempt: at(time.Hour), Attempt: a}))
+		require.NoError(f.t, f.settleDeliveries(ps, payments.DeliverySettlement{MessageID: d.Message.ID, EndpointID: "ep_1", Owner: "a",
+			State: state, Attempts: i + 1, NextAttempt: at(time.Hour), Attempt: a})[0])
 	}
 	attempts, err := ps.Attempts(f.ctx, d.Message.ID, "ep_1")
 	require.NoError(f.t, err)
@@ -202,13 +267,18 @@ func testPostbackFailingSince(f *fixture) {
 
 	list, err := ps.ClaimDeliveries(f.ctx, payments.DeliveryClaim{Owner: "a", Now: at(2 * time.Hour), Lease: lease, Limit: 10})
 	require.NoError(f.t, err)
+	var failed []payments.DeliverySettlement
 	for _, d := range list {
 		if d.EndpointID != "ep_1" {
 			continue
 		}
-		require.NoError(f.t, ps.SettleDelivery(f.ctx, payments.DeliverySettlement{MessageID: d.Message.ID, EndpointID: d.EndpointID,
+		failed = append(failed, payments.DeliverySettlement{MessageID: d.Message.ID, EndpointID: d.EndpointID,
 			Owner: "a", State: payments.DeliveryPending, Attempts: 1, NextAttempt: at(3 * time.Hour),
-			Attempt: payments.Attempt{MessageID: d.Message.ID, EndpointID: d.EndpointID, At: at(2 * time.Hour), Status: 500}}))
+			Attempt: payments.Attempt{MessageID: d.Message.ID, EndpointID: d.EndpointID, At: at(2 * time.Hour), Status: 500}})
+	}
+	require.Len(f.t, failed, 2)
+	for _, err := range f.settleDeliveries(ps, failed...) {
+		require.NoError(f.t, err)
 	}
 	since, err = ps.FailingSince(f.ctx)
 	require.NoError(f.t, err)
