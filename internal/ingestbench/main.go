@@ -2,11 +2,18 @@
 // loopback, signed notifications, and for each store the whole path —
 // verification, journal, entry, balance and outbox row in one durable
 // transaction — beside a bare net/http handler that only reads the body and
-// answers 200, all driven by the same load generator in the same run. It
-// also times balance reads as the ledger grows.
+// answers 200, all driven by the same load generator in the same run. Each
+// target serves from a child process of its own, so that the server's CPU
+// time per request is told apart from the load generator's.
 //
 //	go run ./internal/ingestbench                       # memory and SQLite
 //	PAYMENTS_POSTGRES_DSN=postgres://... go run ./internal/ingestbench   # and PostgreSQL
+//	go run ./internal/ingestbench -prefill 1000000 -rate 50%   # on a full ledger, and at half of each peak
+//
+// -prefill N measures stores that already hold N journaled notifications
+// and entries (built once by bulk SQL and kept, see prefill.go); -rate
+// sends requests at a fixed rate, at intended times, and measures each
+// latency from its intended time.
 package main
 
 import (
@@ -16,43 +23,58 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"runtime/pprof"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
 
+type config struct {
+	duration    time.Duration
+	concurrency int
+	runs        int
+	rate        string
+	maxInFlight int
+	server      serverConfig
+}
+
 func main() {
-	duration := flag.Duration("duration", 3*time.Second, "length of one measured run")
-	concurrency := flag.Int("concurrency", 32, "concurrent clients")
-	runs := flag.Int("runs", 3, "runs per target, interleaved; medians are reported")
+	var cfg config
+	flag.DurationVar(&cfg.duration, "duration", 3*time.Second, "length of one measured run")
+	flag.IntVar(&cfg.concurrency, "concurrency", 32, "concurrent clients of the peak runs")
+	flag.IntVar(&cfg.runs, "runs", 3, "runs per target, interleaved; medians are reported")
 	targets := flag.String("targets", "bare,memory,sqlite,postgres", "targets to measure")
 	balanceSizes := flag.String("balance", "10000,1000000", "ledger sizes for the balance-read timing; empty skips it")
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.StringVar(&cfg.rate, "rate", "", "also send at a fixed rate: requests/s, or a percentage of each target's peak in this run (50%)")
+	flag.IntVar(&cfg.maxInFlight, "inflight", 512, "most requests outstanding at a fixed rate")
+	flag.IntVar(&cfg.server.prefill, "prefill", 0, "journaled notifications and entries each store holds before the runs")
+	flag.StringVar(&cfg.server.cache, "cache", filepath.Join(os.TempDir(), "ingestbench-cache"), "directory of prefilled SQLite files")
+	flag.StringVar(&cfg.server.cpuProfile, "cpuprofile", "", "write a CPU profile of each target's server to this file, suffixed .TARGET")
+	serveName := flag.String("serve", "", "(internal) serve this target for a parent ingestbench")
 	flag.Parse()
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err == nil {
-			err = pprof.StartCPUProfile(f)
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "ingestbench:", err)
-			os.Exit(1)
-		}
-		defer pprof.StopCPUProfile()
-	}
 	ctx := context.Background()
-	if err := run(ctx, os.Stdout, *duration, *concurrency, *runs, strings.Split(*targets, ","), *balanceSizes); err != nil {
+	var err error
+	if *serveName != "" {
+		err = serve(ctx, *serveName, cfg.server)
+	} else {
+		err = run(ctx, os.Stdout, cfg, strings.Split(*targets, ","), *balanceSizes)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "ingestbench:", err)
-		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, out io.Writer, duration time.Duration, concurrency, runs int, names []string, balanceSizes string) error {
+func run(ctx context.Context, out io.Writer, cfg config, names []string, balanceSizes string) error {
 	var targets []*target
+	defer func() {
+		for _, t := range targets {
+			t.close()
+		}
+	}()
 	for _, name := range names {
-		t, err := newTarget(ctx, name)
+		t, err := newTarget(name, cfg.server)
 		if err != nil {
 			return err
 		}
@@ -60,45 +82,146 @@ func run(ctx context.Context, out io.Writer, duration time.Duration, concurrency
 			fmt.Fprintf(out, "skipping %s: set PAYMENTS_POSTGRES_DSN to measure it\n", name)
 			continue
 		}
-		defer t.close()
 		targets = append(targets, t)
 	}
-	results := map[string][]result{}
-	for r := range runs {
+	peaks := map[string][]result{}
+	for r := range cfg.runs {
 		for _, t := range targets {
-			res, err := load(ctx, t, duration, concurrency, r)
+			res, err := load(ctx, t, cfg.duration, cfg.concurrency, r)
 			if err != nil {
 				return fmt.Errorf("%s: %w", t.name, err)
 			}
-			results[t.name] = append(results[t.name], res)
+			peaks[t.name] = append(peaks[t.name], res)
 		}
 	}
-	printIngest(out, targets, results, duration, concurrency, runs)
+	if cfg.runs > 0 {
+		fmt.Fprintf(out, "\nwebhook ingestion at peak: %d clients, %d runs of %s each, medians%s\n\n",
+			cfg.concurrency, cfg.runs, cfg.duration, prefillNote(cfg.server.prefill))
+		printTable(out, targets, peaks, nil)
+	}
+	if cfg.rate != "" {
+		if err := runAtRate(ctx, out, cfg, targets, peaks); err != nil {
+			return err
+		}
+	}
+	if cfg.server.prefill > 0 {
+		if err := printBalanceReads(ctx, out, targets, cfg.server.prefill); err != nil {
+			return err
+		}
+	}
 	if balanceSizes == "" {
 		return nil
 	}
 	return measureBalances(ctx, out, names, balanceSizes)
 }
 
-func printIngest(out io.Writer, targets []*target, results map[string][]result, duration time.Duration, concurrency, runs int) {
-	fmt.Fprintf(out, "\nwebhook ingestion: %d clients, %d runs of %s each, medians\n\n", concurrency, runs, duration)
-	fmt.Fprintln(out, "| target | requests/s | vs bare | p50 | p99 |")
-	fmt.Fprintln(out, "|---|---:|---:|---:|---:|")
-	var bare float64
+func prefillNote(n int) string {
+	if n == 0 {
+		return ", empty stores"
+	}
+	return fmt.Sprintf(", stores prefilled with %d notifications and entries", n)
+}
+
+// runAtRate runs each target at the fixed rate cfg.rate names, or at that
+// share of the target's median peak.
+func runAtRate(ctx context.Context, out io.Writer, cfg config, targets []*target, peaks map[string][]result) error {
+	rates := map[string]float64{}
+	for _, t := range targets {
+		if pct, ok := strings.CutSuffix(cfg.rate, "%"); ok {
+			share, err := strconv.ParseFloat(pct, 64)
+			if err != nil || len(peaks[t.name]) == 0 {
+				return fmt.Errorf("-rate %s: want a number of requests/s, or a percentage with -runs above 0", cfg.rate)
+			}
+			rates[t.name] = share / 100 * median(peaks[t.name], func(r result) float64 { return r.rps })
+			continue
+		}
+		rate, err := strconv.ParseFloat(cfg.rate, 64)
+		if err != nil || rate <= 0 {
+			return fmt.Errorf("-rate %s: want a number of requests/s, or a percentage", cfg.rate)
+		}
+		rates[t.name] = rate
+	}
+	fixed := map[string][]result{}
+	for r := range max(cfg.runs, 1) {
+		for _, t := range targets {
+			res, err := loadAtRate(ctx, t, cfg.duration, rates[t.name], cfg.maxInFlight, 1000+r)
+			if err != nil {
+				return fmt.Errorf("%s at %.0f/s: %w", t.name, rates[t.name], err)
+			}
+			fixed[t.name] = append(fixed[t.name], res)
+		}
+	}
+	fmt.Fprintf(out, "\nwebhook ingestion at a fixed rate (%s), latency from each request's intended send time, %d runs of %s each, medians%s\n\n",
+		cfg.rate, max(cfg.runs, 1), cfg.duration, prefillNote(cfg.server.prefill))
+	printTable(out, targets, fixed, rates)
+	return nil
+}
+
+// printTable prints medians per target, with the rate offered when rates
+// is set.
+func printTable(out io.Writer, targets []*target, results map[string][]result, rates map[string]float64) {
+	offered := ""
+	if rates != nil {
+		offered = " offered/s |"
+	}
+	fmt.Fprintf(out, "| target |%s requests/s | vs bare | vs memory | p50 | p99 | server CPU/req (sys) | load generator CPU/req | database CPU/req |\n", offered)
+	fmt.Fprintf(out, "|---|%s---:|---:|---:|---:|---:|---:|---:|---:|\n", strings.Repeat("---:|", boolInt(rates != nil)))
+	var bare, mem float64
 	for _, t := range targets {
 		rs := results[t.name]
 		rps := median(rs, func(r result) float64 { return r.rps })
-		if t.name == "bare" {
+		switch t.name {
+		case "bare":
 			bare = rps
-		}
-		ratio := "-"
-		if bare > 0 {
-			ratio = fmt.Sprintf("%.0f%%", 100*rps/bare)
+		case "memory":
+			mem = rps
 		}
 		p50 := time.Duration(median(rs, func(r result) float64 { return float64(r.p50) }))
 		p99 := time.Duration(median(rs, func(r result) float64 { return float64(r.p99) }))
-		fmt.Fprintf(out, "| %s | %.0f | %s | %s | %s |\n", t.label, rps, ratio, p50.Round(time.Microsecond), p99.Round(time.Microsecond))
+		server := time.Duration(median(rs, func(r result) float64 { return float64(r.server.total()) }))
+		sys := time.Duration(median(rs, func(r result) float64 { return float64(r.server.sys) }))
+		client := time.Duration(median(rs, func(r result) float64 { return float64(r.client.total()) }))
+		database := "-"
+		if t.name == "postgres" {
+			database = time.Duration(median(rs, func(r result) float64 { return float64(r.database.total()) })).Round(time.Microsecond).String()
+		}
+		if rates != nil {
+			offered = fmt.Sprintf(" %.0f |", rates[t.name])
+		}
+		fmt.Fprintf(out, "| %s |%s %.0f | %s | %s | %s | %s | %s (%s) | %s | %s |\n", t.label, offered, rps, ratio(rps, bare), ratio(rps, mem),
+			p50.Round(time.Microsecond), p99.Round(time.Microsecond), server.Round(time.Microsecond), sys.Round(time.Microsecond),
+			client.Round(time.Microsecond), database)
 	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func ratio(x, of float64) string {
+	if of == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f%%", 100*x/of)
+}
+
+// printBalanceReads times balance reads in each prefilled store.
+func printBalanceReads(ctx context.Context, out io.Writer, targets []*target, prefill int) error {
+	fmt.Fprintf(out, "\nbalance read in the prefilled stores (median of 2000 reads)\n\n| store | entries | balance read |\n|---|---:|---:|\n")
+	for _, t := range targets {
+		if t.name == "bare" {
+			continue
+		}
+		d, err := t.balanceRead(ctx)
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.name, err)
+		}
+		fmt.Fprintf(out, "| %s | %d+ | %s |\n", t.label, prefill, d.Round(100*time.Nanosecond))
+	}
+	return nil
 }
 
 func median[T any](xs []T, f func(T) float64) float64 {
