@@ -71,6 +71,10 @@ type writer struct {
 	wal       *walSyncer
 	toSync    chan *committedGroup
 	syncerEnd chan struct{}
+	// syncing counts the groups handed to the syncer that it has not
+	// reported yet; syncIdle wakes the writer when it drops to zero.
+	syncing  atomic.Int64
+	syncIdle chan struct{}
 	// broken is set once the log could not be synced: from then on
 	// nothing the writer commits can be promised durable (recover.go
 	// says why a later sync cannot make it so).
@@ -102,6 +106,7 @@ func startWriter(ctx context.Context, db *sql.DB, prefix, walPath string, commit
 	w.committed, w.logFailed = committed, logFailed
 	w.wal = &walSyncer{path: walPath, sync: syncData}
 	w.toSync = make(chan *committedGroup, syncQueue)
+	w.syncIdle = make(chan struct{}, 1)
 	w.syncerEnd = make(chan struct{})
 	go w.syncLoop()
 	go w.loop()
@@ -171,13 +176,20 @@ func (w *writer) loop() {
 			w.finish(group, make([]error, len(group)), *broken)
 			continue
 		}
-		results, err := w.recoverGroup(group)
+		var results []error
+		var err error
+		if w.toSync != nil && !w.careful && w.syncing.Load() > 0 {
+			group, results, err = w.growWhileSyncing(group)
+		} else {
+			results, err = w.recoverGroup(group)
+		}
 		if err != nil {
 			// Nothing of the group committed; what its jobs saw of
 			// earlier groups does not change that.
 			w.finish(group, results, err)
 			continue
 		}
+		w.syncing.Add(1)
 		w.toSync <- &committedGroup{jobs: group, results: results, commits: w.commits}
 	}
 }
@@ -222,7 +234,79 @@ func (w *writer) syncLoop() {
 		for _, g := range groups {
 			w.finish(g.jobs, g.results, err)
 		}
+		if w.syncing.Add(-int64(len(groups))) == 0 {
+			select {
+			case w.syncIdle <- struct{}{}:
+			default:
+			}
+		}
 	}
+}
+
+// growWhileSyncing runs a group while the syncer is flushing the log for
+// earlier groups, and keeps its transaction open, taking in the writes that
+// arrive, until that flush is done (or the group is full): its writes could
+// not be acknowledged before the next flush anyway, and that flush starts
+// as soon as the group commits. The group's statements still overlap the
+// flush, and one commit, whose cost is a log frame per page it changed,
+// serves every write that arrived during the flush instead of a group
+// each. It returns the group, grown, with its results as commitGroup
+// does.
+//
+// Its jobs run without savepoints. When one fails, or the commit does, the
+// transaction is rolled back and the grown group runs again the way
+// recoverGroup runs any group.
+func (w *writer) growWhileSyncing(group []*writeJob) ([]*writeJob, []error, error) {
+	ctx := context.Background()
+	if _, err := w.stmts.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
+		results, err := w.recoverGroup(group)
+		return group, results, err
+	}
+	results := make([]error, 0, maxGroup)
+	run := func(j *writeJob) bool {
+		if err := j.ctx.Err(); err != nil {
+			results = append(results, err)
+			return true
+		}
+		if err := j.run(ctx, w.stmts); err != nil {
+			return false
+		}
+		results = append(results, nil)
+		return true
+	}
+	redo := func() ([]*writeJob, []error, error) {
+		w.rollback(ctx)
+		// Run again with a savepoint per job, as commitGroup would after
+		// a failure; a job alone needs none.
+		w.careful = len(group) > 1
+		results, err := w.recoverGroup(group)
+		return group, results, err
+	}
+	for _, j := range group {
+		if !run(j) {
+			return redo()
+		}
+	}
+	for len(group) < maxGroup && w.syncing.Load() > 0 {
+		select {
+		case j := <-w.jobs:
+			group = append(group, j)
+			if !run(j) {
+				return redo()
+			}
+		case <-w.syncIdle:
+		case <-w.stop:
+			return group, results, w.commit(ctx)
+		}
+	}
+	if err := w.commit(ctx); err != nil {
+		if isIOError(err) && w.checkpointLog() {
+			results, err := w.commitGroup(group)
+			return group, results, err
+		}
+		return group, make([]error, len(group)), err
+	}
+	return group, results, nil
 }
 
 // commitGroup runs every job of the group in one transaction and returns
