@@ -171,13 +171,11 @@ func notificationsQuery(f payments.NotificationFilter) (listing, error) {
 	// The index the listing reads, by the column before (received_at, seq)
 	// in it (indexed), and its value: the outcome index, which holds only
 	// the outcomes other than recorded and duplicate (see the migration),
-	// else the gateway's, else the received_at index alone.
+	// else the received_at index alone, which a listing by gateway reads
+	// too, skipping the other gateways' rows (migration 0008).
 	var indexed, value string
 	switch f.Outcome {
 	case "", payments.OutcomeRecorded, payments.OutcomeDuplicate:
-		if f.Gateway != "" {
-			indexed, value = "gateway", f.Gateway
-		}
 	default:
 		// The outcome index's predicate, spelled exactly as there.
 		w.addPredicate("outcome NOT IN ('recorded', 'duplicate')")
@@ -197,9 +195,7 @@ func notificationsQuery(f payments.NotificationFilter) (listing, error) {
 		}
 		// The row comparison starts with the column of the index the
 		// listing reads, which the equality above fixes: it bounds a scan
-		// of that index and of no other, so that a generic plan does not
-		// prefer reading the received_at index and skipping the other
-		// gateways' rows.
+		// of that index and of no other.
 		if indexed == "" {
 			w.addArgs("(received_at, seq) < (%s, %s)", k.At, seq)
 		} else {

@@ -106,7 +106,7 @@ func TestListingsUseIndexes(t *testing.T) {
 		index string
 	}{
 		{payments.NotificationFilter{}, "notifications_received_idx"},
-		{payments.NotificationFilter{Gateway: "paypal"}, "notifications_gateway_idx"},
+		{payments.NotificationFilter{Gateway: "paypal"}, "notifications_received_idx"},
 		{payments.NotificationFilter{Outcome: payments.OutcomeRecorded}, "notifications_received_idx"},
 		{payments.NotificationFilter{Outcome: payments.OutcomeDuplicate}, "notifications_received_idx"},
 		{payments.NotificationFilter{Outcome: payments.OutcomeRejected}, "notifications_outcome_idx"},

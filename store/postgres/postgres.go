@@ -84,7 +84,13 @@ func (o Options) names() *strings.Replacer {
 		"postback_endpoints", "postback_messages", "postback_deliveries", "postback_attempts", "holds", "cursors"} {
 		pairs = append(pairs, "{"+name+"}", table(name))
 	}
-	return strings.NewReplacer(append(pairs, "{prefix}", o.TablePrefix)...)
+	// {schema.} qualifies an index name, which DROP INDEX needs when the
+	// schema is not on the search path.
+	schema := ""
+	if o.Schema != "" {
+		schema = pgx.Identifier{o.Schema}.Sanitize() + "."
+	}
+	return strings.NewReplacer(append(pairs, "{prefix}", o.TablePrefix, "{schema.}", schema)...)
 }
 
 // Store is a payments.Store on PostgreSQL. It is safe for concurrent use,

@@ -31,7 +31,7 @@ func (s *Store) Commit(ctx context.Context, b *payments.Batch) (*payments.BatchR
 		if err != nil {
 			return err
 		}
-		if err := s.persist(ctx, tx, plan, header); err != nil {
+		if err := s.persist(ctx, tx, b, plan, header); err != nil {
 			return err
 		}
 		res = &plan.Result
@@ -61,8 +61,10 @@ func (l lookup) PaymentByGatewayID(ctx context.Context, gateway, gatewayID strin
 // payments.Plan gives. Idempotency rests on the entries table's unique
 // constraint, not on a prior read: ON CONFLICT DO NOTHING writes nothing
 // for a known key, and only then is the stored row read, for Settle to
-// tell a duplicate from a conflict.
-func (s *Store) persist(ctx context.Context, tx querier, plan *payments.Plan, header any) error {
+// tell a duplicate from a conflict. A new entry is written with the sync
+// task it most often gets (expectedTask), and only a task the plan decides
+// otherwise is written again.
+func (s *Store) persist(ctx context.Context, tx querier, b *payments.Batch, plan *payments.Plan, header any) error {
 	for i := range plan.Created {
 		if _, err := s.insertPayment(ctx, tx, &plan.Created[i], ""); err != nil {
 			return err
@@ -73,17 +75,22 @@ func (s *Store) persist(ctx context.Context, tx querier, plan *payments.Plan, he
 			return err
 		}
 	}
-	// seqs are the new entries' rows, which their sync tasks are keyed by.
-	seqs := make(map[string]int64, len(plan.Entries))
+	// written are the new entries' rows and the tasks written with them.
+	type written struct {
+		seq  int64
+		task payments.SyncTask
+	}
+	news := make(map[string]written, len(plan.Entries))
 	var recorded map[string]payments.Entry
 	for i := range plan.Entries {
 		e := &plan.Entries[i]
-		seq, err := s.insertEntry(ctx, tx, e)
+		task := expectedTask(b, e)
+		seq, err := s.insertEntry(ctx, tx, e, &task)
 		if err != nil {
 			return err
 		}
 		if seq != 0 {
-			seqs[e.ID] = seq
+			news[e.ID] = written{seq, task}
 			continue
 		}
 		old, err := s.entryByID(ctx, tx, e.ID)
@@ -108,11 +115,14 @@ func (s *Store) persist(ctx context.Context, tx querier, plan *payments.Plan, he
 	}
 	for i := range plan.Tasks {
 		t := &plan.Tasks[i]
-		seq, ok := seqs[t.Entry.ID]
+		w, ok := news[t.Entry.ID]
 		if !ok {
 			return fmt.Errorf("sqlite: sync task of entry %s, which the batch did not insert", t.Entry.ID)
 		}
-		if err := s.insertSyncTask(ctx, tx, seq, t); err != nil {
+		if sameTask(t, &w.task) {
+			continue
+		}
+		if err := s.setTask(ctx, tx, w.seq, t); err != nil {
 			return err
 		}
 	}

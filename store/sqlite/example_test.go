@@ -68,4 +68,5 @@ func ExampleMigrations() {
 	// 0005_settlement.sql
 	// 0006_postbacks_and_holds.sql
 	// 0007_cursors.sql
+	// 0008_ingest.sql
 }

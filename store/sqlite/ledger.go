@@ -14,14 +14,15 @@ import (
 const entryColumns = `id, gateway, kind, gateway_ref, gateway_payment_id, payment_id, account,
 	amount, currency, reference, occurred_at, recorded_at, ` + conversionColumns
 
-// insertEntry inserts e unless its id (and so its key) is taken, reporting
-// the new row's seq, or 0 when it wrote none.
-func (s *Store) insertEntry(ctx context.Context, q querier, e *payments.Entry) (int64, error) {
+// insertEntry inserts e with its sync task unless its id (and so its key)
+// is taken, reporting the new row's seq, or 0 when it wrote none.
+func (s *Store) insertEntry(ctx context.Context, q querier, e *payments.Entry, task *payments.SyncTask) (int64, error) {
 	args := append([]any{e.ID, e.Gateway, string(e.Kind), e.GatewayRef, e.GatewayPaymentID, e.PaymentID, e.Account,
 		e.Amount.Amount, string(e.Amount.Currency), e.Reference, micros(e.OccurredAt), micros(e.RecordedAt)},
 		conversionArgs(e.Settlement)...)
-	res, err := q.exec(ctx, `INSERT INTO {{p}}entries (`+entryColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, args...)
+	args = append(args, taskArgs(task)...)
+	res, err := q.exec(ctx, `INSERT INTO {{p}}entries (`+entryColumns+`, `+taskColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, args...)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: insert entry %s: %w", e.ID, err)
 	}

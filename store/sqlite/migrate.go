@@ -121,7 +121,7 @@ func migrate(ctx context.Context, db *sql.DB, prefix string) error {
 }
 
 // tables are the store's tables, without their prefix.
-var tables = []string{"payments", "entries", "balances", "notifications", "sync_tasks"}
+var tables = []string{"payments", "entries", "balances", "notifications"}
 
 // addedColumns are columns that later migrations add to those tables, one
 // per migration at least, so that a skipped migration shows at Open.
@@ -140,6 +140,7 @@ var addedColumns = []struct{ table, column string }{
 	{"postback_attempts", "response"}, // 0006
 	{"payments", "hold_handled_at"},   // 0006
 	{"cursors", "value"},              // 0007
+	{"entries", "sync_state"},         // 0008
 }
 
 // checkSchema reports tables and columns missing under prefix, so that a

@@ -105,12 +105,12 @@ func TestPostbackStatements(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			return s.persist(ctx, q, plan, nil)
+			return s.persist(ctx, q, b, plan, nil)
 		})
 		require.NoError(t, err)
 		return statements
 	}
-	ledger := []string{"INSERT", "INSERT", "INSERT"} // entry, balance, sync task
+	ledger := []string{"INSERT", "INSERT"} // entry with its sync task, balance
 
 	assert.Equal(t, ledger, commit("ch_1", false), "postbacks off")
 	assert.Equal(t, append(ledger, "SELECT"), commit("ch_2", true), "no endpoint: nothing queued")

@@ -136,7 +136,7 @@ func (s *Store) SettleEntry(ctx context.Context, entryID string, c payments.Conv
 			}
 			return s.refusedBalance(ctx, tx, e.Account, e.Amount.Currency, c.Money.Currency)
 		}
-		if _, err := tx.exec(ctx, `UPDATE {{p}}sync_tasks SET next_attempt = ? WHERE `+taskOf+` AND state = 'pending'`,
+		if _, err := tx.exec(ctx, `UPDATE {{p}}entries SET sync_next_attempt = ? WHERE id = ? AND sync_state = 'pending'`,
 			micros(now), entryID); err != nil {
 			return fmt.Errorf("sqlite: settle entry %s: %w", entryID, err)
 		}

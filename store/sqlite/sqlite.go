@@ -194,7 +194,7 @@ func openWriteDB(ctx context.Context, path string, busy time.Duration) (*sql.DB,
 //     file after, and the WAL header when the log starts over;
 //   - busy_timeout waits for another process's write lock instead of
 //     failing at once;
-//   - foreign_keys enforces sync_tasks → entries;
+//   - foreign_keys enforces the postback tables' references;
 //   - temp_store=MEMORY keeps the savepoint journal of each batch in a
 //     group commit in memory; on disk it cost a write per page touched;
 //   - cache_size=-32768 (32 MiB) keeps the ledger's hot pages cached;
@@ -210,6 +210,7 @@ func writerParams(busy time.Duration) string {
 	v.Add("_pragma", "foreign_keys(1)")
 	v.Add("_pragma", "temp_store(MEMORY)")
 	v.Add("_pragma", "cache_size(-32768)")
+	v.Add("_pragma", "mmap_size(17179869184)")
 	v.Add("_pragma", "wal_autocheckpoint("+strconv.Itoa(walLimitFrames)+")")
 	v.Set("_txlock", "immediate")
 	return v.Encode()

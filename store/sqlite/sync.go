@@ -12,30 +12,61 @@ import (
 	"github.com/payrail/payments/internal/cursor"
 )
 
-// syncTaskSelect joins each task with its entry, which the task carries.
-const syncTaskSelect = `SELECT s.entry_seq, s.state, s.attempts, s.next_attempt, s.last_error, s.lease_owner, s.lease_until,
+// Each entry's row holds its sync task (migration 0008): the sync_*
+// columns, in queue order by the entry's seq.
+
+// syncTaskSelect reads tasks with their entries.
+const syncTaskSelect = `SELECT e.seq, e.sync_state, e.sync_attempts, e.sync_next_attempt, e.sync_last_error,
+	e.sync_lease_owner, e.sync_lease_until,
 	e.id, e.gateway, e.kind, e.gateway_ref, e.gateway_payment_id, e.payment_id, e.account,
 	e.amount, e.currency, e.reference, e.occurred_at, e.recorded_at,
 	e.settled_amount, e.settled_currency, e.settled_rate, e.settled_source, e.settled_at
-	FROM {{p}}sync_tasks s JOIN {{p}}entries e ON e.seq = s.entry_seq`
+	FROM {{p}}entries e`
 
-// taskOf selects the task of the entry whose id is the statement's
-// parameter; each task is keyed by its entry's seq.
-const taskOf = `entry_seq = (SELECT seq FROM {{p}}entries WHERE id = ?)`
+// taskColumns are the sync task's columns of an entry's row, in the order
+// taskArgs gives their values.
+const taskColumns = `sync_state, sync_attempts, sync_next_attempt, sync_last_error, sync_lease_owner, sync_lease_until`
 
-// insertSyncTask queues a newly recorded entry, whose row is entrySeq, as
-// the plan gives its task: pending and, when the batch has a SyncOwner,
-// leased to it so that the caller may apply it at once. The task of an
-// entry that waits for a rate is due in the year 9999, which the
-// microsecond column holds, until SettleEntry makes it due.
-func (s *Store) insertSyncTask(ctx context.Context, q querier, entrySeq int64, t *payments.SyncTask) error {
+// taskArgs are t's values of taskColumns. The task of an entry that waits
+// for a rate is due in the year 9999, which the microsecond column holds,
+// until SettleEntry makes it due.
+func taskArgs(t *payments.SyncTask) []any {
 	var leaseUntil any
 	if t.LeaseOwner != "" {
 		leaseUntil = micros(t.LeaseUntil)
 	}
-	_, err := q.exec(ctx, `INSERT INTO {{p}}sync_tasks
-		(entry_seq, state, attempts, next_attempt, lease_owner, lease_until) VALUES (?, ?, ?, ?, ?, ?)`,
-		entrySeq, string(t.State), t.Attempts, micros(t.NextAttempt), t.LeaseOwner, leaseUntil)
+	return []any{string(t.State), t.Attempts, micros(t.NextAttempt), t.LastError, t.LeaseOwner, leaseUntil}
+}
+
+// expectedTask is the task an entry recorded by b most often gets, which
+// the store writes with the entry before the plan is settled, so that
+// queueing it costs no statement of its own: pending, due when recorded,
+// leased to the batch's SyncOwner if it has one. The planner decides the
+// task (payments.Plan.Tasks); setTask writes the one it decided where it
+// differs from this guess.
+func expectedTask(b *payments.Batch, e *payments.Entry) payments.SyncTask {
+	t := payments.SyncTask{State: payments.SyncPending, NextAttempt: e.RecordedAt}
+	if b.SyncOwner != "" {
+		t.LeaseOwner, t.LeaseUntil = b.SyncOwner, b.SyncLeaseUntil
+	}
+	return t
+}
+
+// sameTask reports whether a and b store alike.
+func sameTask(a, b *payments.SyncTask) bool {
+	x, y := taskArgs(a), taskArgs(b)
+	for i := range x {
+		if x[i] != y[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// setTask writes t on the row entrySeq of its entry.
+func (s *Store) setTask(ctx context.Context, q querier, entrySeq int64, t *payments.SyncTask) error {
+	_, err := q.exec(ctx, `UPDATE {{p}}entries SET (`+taskColumns+`) = (?, ?, ?, ?, ?, ?) WHERE seq = ?`,
+		append(taskArgs(t), entrySeq)...)
 	if err != nil {
 		return fmt.Errorf("sqlite: queue sync of entry %s: %w", t.Entry.ID, err)
 	}
@@ -49,11 +80,12 @@ func (s *Store) ClaimSync(ctx context.Context, c payments.SyncClaim) ([]payments
 	var out []payments.SyncTask
 	err := s.writer.do(ctx, func(ctx context.Context, tx querier) error {
 		out = nil
-		rows, err := tx.query(ctx, `UPDATE {{p}}sync_tasks SET lease_owner = ?, lease_until = ?
-			WHERE entry_seq IN (SELECT entry_seq FROM {{p}}sync_tasks
-				WHERE state = 'pending' AND next_attempt <= ? AND (lease_until IS NULL OR lease_until <= ?)
-				ORDER BY entry_seq LIMIT ?)
-			RETURNING entry_seq`,
+		rows, err := tx.query(ctx, `UPDATE {{p}}entries SET sync_lease_owner = ?, sync_lease_until = ?
+			WHERE seq IN (SELECT seq FROM {{p}}entries
+				WHERE sync_state = 'pending' AND sync_next_attempt <= ?
+					AND (sync_lease_until IS NULL OR sync_lease_until <= ?)
+				ORDER BY seq LIMIT ?)
+			RETURNING seq`,
 			c.Owner, micros(c.Now.Add(c.Lease)), micros(c.Now), micros(c.Now), cursor.Limit(c.Limit))
 		if err != nil {
 			return fmt.Errorf("sqlite: claim sync tasks: %w", err)
@@ -77,7 +109,7 @@ func (s *Store) ClaimSync(ctx context.Context, c payments.SyncClaim) ([]payments
 		// RETURNING cannot join, and its order is unspecified: read the
 		// claimed tasks back, oldest first, with their entries.
 		seqs, _ := json.Marshal(claimed)
-		out, _, err = s.listSyncTasks(ctx, tx, ` WHERE s.entry_seq IN (SELECT value FROM json_each(?)) ORDER BY s.entry_seq`, string(seqs))
+		out, _, err = s.listSyncTasks(ctx, tx, ` WHERE e.seq IN (SELECT value FROM json_each(?)) ORDER BY e.seq`, string(seqs))
 		return err
 	})
 	if err != nil {
@@ -91,9 +123,10 @@ func (s *Store) ClaimSync(ctx context.Context, c payments.SyncClaim) ([]payments
 // when there is no such task.
 func (s *Store) SettleSync(ctx context.Context, st payments.SyncSettlement) error {
 	return s.writer.do(ctx, func(ctx context.Context, tx querier) error {
-		res, err := tx.exec(ctx, `UPDATE {{p}}sync_tasks
-			SET state = ?, attempts = ?, next_attempt = ?, last_error = ?, lease_owner = '', lease_until = NULL
-			WHERE `+taskOf+` AND state = 'pending' AND lease_owner = ?`,
+		res, err := tx.exec(ctx, `UPDATE {{p}}entries
+			SET sync_state = ?, sync_attempts = ?, sync_next_attempt = ?, sync_last_error = ?,
+				sync_lease_owner = '', sync_lease_until = NULL
+			WHERE id = ? AND sync_state = 'pending' AND sync_lease_owner = ?`,
 			string(st.State), st.Attempts, micros(st.NextAttempt), st.LastError, st.EntryID, st.Owner)
 		if err != nil {
 			return fmt.Errorf("sqlite: settle sync task %s: %w", st.EntryID, err)
@@ -106,9 +139,9 @@ func (s *Store) SettleSync(ctx context.Context, st payments.SyncSettlement) erro
 // due at now, with no attempts; any other task is payments.ErrConflict.
 func (s *Store) RequeueSync(ctx context.Context, entryID string, now time.Time) error {
 	return s.writer.do(ctx, func(ctx context.Context, tx querier) error {
-		res, err := tx.exec(ctx, `UPDATE {{p}}sync_tasks
-			SET state = 'pending', attempts = 0, next_attempt = ?, last_error = ''
-			WHERE `+taskOf+` AND state = 'parked'`, micros(now), entryID)
+		res, err := tx.exec(ctx, `UPDATE {{p}}entries
+			SET sync_state = 'pending', sync_attempts = 0, sync_next_attempt = ?, sync_last_error = ''
+			WHERE id = ? AND sync_state = 'parked'`, micros(now), entryID)
 		if err != nil {
 			return fmt.Errorf("sqlite: requeue sync task %s: %w", entryID, err)
 		}
@@ -127,7 +160,7 @@ func (s *Store) checkOneRow(ctx context.Context, q querier, res sql.Result, entr
 		return nil
 	}
 	var state string
-	err = q.queryRow(ctx, `SELECT state FROM {{p}}sync_tasks WHERE `+taskOf, entryID).Scan(&state)
+	err = q.queryRow(ctx, `SELECT sync_state FROM {{p}}entries WHERE id = ?`, entryID).Scan(&state)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("sqlite: sync task %s: %w", entryID, payments.ErrNotFound)
 	}
@@ -152,14 +185,14 @@ func (s *Store) SyncTasks(ctx context.Context, f payments.SyncFilter) ([]payment
 	if err != nil {
 		return nil, "", err
 	}
-	where := ` WHERE s.entry_seq > ?`
+	where := ` WHERE e.seq > ?`
 	if f.State != "" {
 		// Pending and parked tasks have an index each; a bound parameter
 		// cannot show SQLite that one applies, so the state is spelled out.
-		where += ` AND s.state = '` + stateLiteral(f.State) + `'`
+		where += ` AND e.sync_state = '` + stateLiteral(f.State) + `'`
 	}
 	limit := cursor.Limit(f.Limit)
-	tasks, seqs, err := s.listSyncTasks(ctx, q, where+` ORDER BY s.entry_seq LIMIT ?`, after, limit+1)
+	tasks, seqs, err := s.listSyncTasks(ctx, q, where+` ORDER BY e.seq LIMIT ?`, after, limit+1)
 	if err != nil {
 		return nil, "", err
 	}
