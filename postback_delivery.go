@@ -5,19 +5,18 @@ import (
 	"context"
 	cryptorand "crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"github.com/payrail/payments/internal/ssrf"
 )
 
 // PostbackOptions configure postbacks (WithPostbacks).
@@ -84,7 +83,7 @@ func WithPostbacks(o PostbackOptions) Option {
 			o.Concurrency = 16
 		}
 		o.Lease = max(o.Lease, time.Minute, 2*o.Timeout)
-		s.postbacks = &postbacker{opts: o, store: ps, client: guardedClient(o.Allow, o.Timeout, o.Concurrency),
+		s.postbacks = &postbacker{opts: o, store: ps, client: ssrf.Client(o.Allow, o.Timeout, o.Concurrency),
 			queued: make(chan struct{}, 1)}
 		return nil
 	}
@@ -455,51 +454,8 @@ func (pb *postbacker) checkURL(raw string) error {
 	if u.Scheme != "https" && !(u.Scheme == "http" && allowed) {
 		return fmt.Errorf("payments: endpoint URL %q: https only: %w", raw, ErrInvalidInput)
 	}
-	if a, err := netip.ParseAddr(u.Hostname()); err == nil && !permitted(a.Unmap(), pb.opts.Allow) {
+	if a, err := netip.ParseAddr(u.Hostname()); err == nil && !ssrf.Permitted(a, pb.opts.Allow) {
 		return fmt.Errorf("payments: endpoint URL %q names an address postbacks may not reach: %w", raw, ErrInvalidInput)
 	}
 	return nil
 }
-
-// errForbiddenAddress is the SSRF guard's refusal.
-var errForbiddenAddress = errors.New("payments: postbacks may not reach this address")
-
-// guardedClient is the HTTP client postbacks go through: it connects only
-// to the address it checked — the dialer's Control sees the resolved
-// address it is about to connect to — and follows no redirect.
-func guardedClient(allow []netip.Prefix, timeout time.Duration, concurrency int) *http.Client {
-	dialer := &net.Dialer{Timeout: timeout, Control: func(network, address string, _ syscall.RawConn) error {
-		ap, err := netip.ParseAddrPort(address)
-		if err != nil || !permitted(ap.Addr().Unmap(), allow) {
-			return fmt.Errorf("%w: %s", errForbiddenAddress, address)
-		}
-		return nil
-	}}
-	transport := &http.Transport{
-		DialContext:         dialer.DialContext,
-		Proxy:               nil, // a proxy would connect where the guard did not look
-		TLSHandshakeTimeout: timeout,
-		// Keep a connection per delivery in flight, so that a busy
-		// endpoint is not re-dialed (and re-handshaken) per message.
-		MaxIdleConnsPerHost: concurrency,
-		IdleConnTimeout:     90 * time.Second,
-	}
-	return &http.Client{Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse
-	}}
-}
-
-// permitted reports whether postbacks may reach a: a public unicast
-// address, or one the host allows.
-func permitted(a netip.Addr, allow []netip.Prefix) bool {
-	for _, p := range allow {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return a.IsGlobalUnicast() && !a.IsPrivate() && !a.IsLoopback() && !a.IsLinkLocalUnicast() &&
-		!a.IsMulticast() && !a.IsUnspecified() && !cgnat.Contains(a)
-}
-
-// cgnat is the shared address space (RFC 6598), private in practice.
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")

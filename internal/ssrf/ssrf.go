@@ -20,7 +20,7 @@ import (
 
 // ErrForbidden is the refusal of a connection to an address the guard does
 // not permit.
-var ErrForbidden = errors.New("address not permitted for outbound requests")
+var ErrForbidden = errors.New("outbound requests may not reach this address")
 
 // Permitted reports whether a request may reach a: a public unicast
 // address, or one inside a prefix of allow.
