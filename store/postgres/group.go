@@ -158,7 +158,7 @@ func (g *groupTx) rollback() {
 // look-up's predicate does.
 func paymentsByKeys(rowLock string) string {
 	return `SELECT p.* FROM (
-			SELECT q.id FROM unnest($1::text[], $2::text[]) AS k (gateway, gateway_id)
+			SELECT q.id FROM ` + arrayRows("k", "$1::text[] gateway", "$2::text[] gateway_id") + `
 				CROSS JOIN LATERAL (SELECT id FROM {payments}
 					WHERE gateway = k.gateway AND gateway_id = k.gateway_id AND gateway_id <> '' LIMIT 1) AS q
 			UNION SELECT unnest($3::text[])

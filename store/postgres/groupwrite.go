@@ -16,14 +16,14 @@ import (
 
 // journal has no ON CONFLICT: a taken notification id fails the group, and
 // the batch that carries it then fails alone with ErrConflict.
-const journal = `INSERT INTO {notifications} (` + notificationColumns + `)
+var journal = `INSERT INTO {notifications} (` + notificationColumns + `)
 	SELECT id, gateway, received_at, remote_addr, header::jsonb, body, body_len, body_sha256, verified, outcome,
 		event_id, event_type, detail, replay_of, source, resolved_by
-	FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::bytea[], $7::bigint[],
-		$8::text[], $9::boolean[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
-		$16::text[])
-		WITH ORDINALITY AS r (id, gateway, received_at, remote_addr, header, body, body_len, body_sha256, verified,
-			outcome, event_id, event_type, detail, replay_of, source, resolved_by, n)
+	FROM ` + arrayRows("r", "$1::text[] id", "$2::text[] gateway", "$3::timestamptz[] received_at",
+	"$4::text[] remote_addr", "$5::text[] header", "$6::bytea[] body", "$7::bigint[] body_len",
+	"$8::text[] body_sha256", "$9::boolean[] verified", "$10::text[] outcome", "$11::text[] event_id",
+	"$12::text[] event_type", "$13::text[] detail", "$14::text[] replay_of", "$15::text[] source",
+	"$16::text[] resolved_by") + `
 	ORDER BY n`
 
 // included returns the batches that take part in the group.

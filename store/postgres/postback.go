@@ -26,16 +26,16 @@ import (
 // that writes the rest of the batch, so postbacks cost no round trip.
 // Deliveries are queued in message order, then endpoint order, which is
 // the order their seq numbers, and so the listings, follow.
-const queuePostbacks = `WITH m AS (
+var queuePostbacks = `WITH m AS (
 		INSERT INTO {postback_messages} (id, event_type, payment_id, body, created_at)
 		SELECT id, event_type, payment_id, body, created_at
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::timestamptz[])
-			WITH ORDINALITY AS r (id, event_type, payment_id, body, created_at, n)
+		FROM ` + arrayRows("r", "$1::text[] id", "$2::text[] event_type", "$3::text[] payment_id", "$4::bytea[] body",
+	"$5::timestamptz[] created_at") + `
 		ORDER BY n
 	)
 	INSERT INTO {postback_deliveries} (message_id, endpoint_id, state, next_attempt, created_at)
 	SELECT r.id, e.id, 'pending', r.created_at, r.created_at
-	FROM unnest($1::text[], $2::text[], $5::timestamptz[]) WITH ORDINALITY AS r (id, event_type, created_at, n)
+	FROM ` + arrayRows("r", "$1::text[] id", "$2::text[] event_type", "$5::timestamptz[] created_at") + `
 	JOIN {postback_endpoints} e ON e.disabled_at IS NULL AND (cardinality(e.events) = 0 OR r.event_type = ANY (e.events))
 	ORDER BY r.n, e.seq`
 
@@ -267,11 +267,10 @@ func (s *Store) settle(ctx context.Context, args []any) ([]int64, error) {
 // lock shared rows in one order; a deadlock with anything else is run
 // again (see settle). A row whose lease changed while the update waited
 // for its lock is checked again once locked, and skipped.
-const settleDeliveriesQuery = `WITH s AS (
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::timestamptz[],
-			$7::integer[], $8::text[], $9::timestamptz[], $10::bigint[], $11::bytea[])
-			WITH ORDINALITY AS s (message_id, endpoint_id, owner, state, attempts, next_attempt,
-				status, error, at, latency_ns, response, n)
+var settleDeliveriesQuery = `WITH s AS (
+		SELECT * FROM ` + arrayRows("s", "$1::text[] message_id", "$2::text[] endpoint_id", "$3::text[] owner",
+	"$4::text[] state", "$5::integer[] attempts", "$6::timestamptz[] next_attempt", "$7::integer[] status",
+	"$8::text[] error", "$9::timestamptz[] at", "$10::bigint[] latency_ns", "$11::bytea[] response") + `
 		WHERE owner <> ''
 	), k AS MATERIALIZED (
 		SELECT found.seq, s.* FROM s CROSS JOIN LATERAL (
@@ -326,7 +325,7 @@ func (s *Store) refusedSettlements(ctx context.Context, list []payments.Delivery
 	var k key
 	var f found
 	rows, err := s.pool.Query(ctx, s.sql(`SELECT d.message_id, d.endpoint_id, d.state, d.lease_owner
-		FROM unnest($1::text[], $2::text[]) AS r (message_id, endpoint_id)
+		FROM `+arrayRows("r", "$1::text[] message_id", "$2::text[] endpoint_id")+`
 		JOIN {postback_deliveries} d ON d.message_id = r.message_id AND d.endpoint_id = r.endpoint_id`), messageIDs, endpointIDs)
 	if err == nil {
 		_, err = pgx.ForEachRow(rows, []any{&k.message, &k.endpoint, &f.state, &f.owner}, func() error {

@@ -12,8 +12,8 @@ import (
 
 // The statements that persist a payments.Plan, shared by the transaction
 // per batch (commit) and the group commit (groupTx). Each writes many rows
-// over unnest of one array per column, keeping the order of its arrays
-// (WITH ORDINALITY ... ORDER BY n), which the callers sort in the order rows
+// over one array per column (arrayRows), keeping the order of its arrays
+// (ORDER BY n), which the callers sort in the order rows
 // must be locked in: payments and entries by id, balances by account and
 // currency.
 
@@ -22,10 +22,10 @@ func insertPayments(onConflict string) string {
 	return `INSERT INTO {payments} (` + paymentColumns + `)
 	SELECT id, gateway, gateway_id, account, amount, currency, reference, status,
 		redirect_url, capture_before, metadata::jsonb, version, created_at, updated_at
-	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[],
-		$9::text[], $10::timestamptz[], $11::text[], $12::bigint[], $13::timestamptz[], $14::timestamptz[])
-		WITH ORDINALITY AS r (id, gateway, gateway_id, account, amount, currency, reference, status,
-			redirect_url, capture_before, metadata, version, created_at, updated_at, n)
+	FROM ` + arrayRows("r", "$1::text[] id", "$2::text[] gateway", "$3::text[] gateway_id", "$4::text[] account",
+		"$5::bigint[] amount", "$6::text[] currency", "$7::text[] reference", "$8::text[] status",
+		"$9::text[] redirect_url", "$10::timestamptz[] capture_before", "$11::text[] metadata", "$12::bigint[] version",
+		"$13::timestamptz[] created_at", "$14::timestamptz[] updated_at") + `
 	ORDER BY n ` + onConflict
 }
 
@@ -38,17 +38,17 @@ func insertEntries(onConflict string) string {
 	return `INSERT INTO {entries} (` + entryColumns + `)
 	SELECT id, gateway, kind, gateway_ref, gateway_payment_id, payment_id, account, amount, currency, reference,
 		occurred_at, recorded_at, ` + conversionColumns + `
-	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
-		$9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[],
-		$13::bigint[], $14::text[], $15::text[], $16::text[], $17::timestamptz[])
-		WITH ORDINALITY AS r (id, gateway, kind, gateway_ref, gateway_payment_id, payment_id, account, amount,
-			currency, reference, occurred_at, recorded_at, ` + conversionColumns + `, n)
+	FROM ` + arrayRows("r", "$1::text[] id", "$2::text[] gateway", "$3::text[] kind", "$4::text[] gateway_ref",
+		"$5::text[] gateway_payment_id", "$6::text[] payment_id", "$7::text[] account", "$8::bigint[] amount",
+		"$9::text[] currency", "$10::text[] reference", "$11::timestamptz[] occurred_at", "$12::timestamptz[] recorded_at",
+		"$13::bigint[] settled_amount", "$14::text[] settled_currency", "$15::text[] settled_rate",
+		"$16::text[] settled_source", "$17::timestamptz[] settled_at") + `
 	ORDER BY n ` + onConflict
 }
 
 // readEntries reads back the entries with the given ids; see paymentsByKeys
 // for why through LATERAL.
-const readEntries = `SELECT e.* FROM unnest($1::text[]) AS k (id)
+var readEntries = `SELECT e.* FROM ` + arrayRows("k", "$1::text[] id") + `
 	CROSS JOIN LATERAL (SELECT ` + entryColumns + ` FROM {entries} WHERE id = k.id LIMIT 1) AS e`
 
 // addToBalances adds payments.BalanceChanges, each in one upsert row; where
@@ -65,9 +65,9 @@ const readEntries = `SELECT e.* FROM unnest($1::text[]) AS k (id)
 // statement as numeric_value_out_of_range.
 func addToBalances(where string) string {
 	return `WITH r AS (
-		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::timestamptz[], $6::bigint[], $7::bigint[],
-			$8::bigint[], $9::text[])
-			WITH ORDINALITY AS r (account, currency, amount, entries, updated_at, low, high, settled_amount, settled_currency, n)
+		SELECT * FROM ` + arrayRows("r", "$1::text[] account", "$2::text[] currency", "$3::bigint[] amount",
+		"$4::bigint[] entries", "$5::timestamptz[] updated_at", "$6::bigint[] low", "$7::bigint[] high",
+		"$8::bigint[] settled_amount", "$9::text[] settled_currency") + `
 	)
 	INSERT INTO {balances} AS b (account, currency, amount, entries, updated_at, settled_amount, settled_currency)
 	SELECT account, currency, amount, entries, updated_at, settled_amount, settled_currency FROM r ORDER BY n
@@ -122,10 +122,10 @@ func balanceArgs(changes []payments.BalanceChange, bounds bool) []any {
 	}
 }
 
-const queueSyncTasks = `INSERT INTO {sync} (entry_id, state, next_attempt, lease_owner, lease_until)
+var queueSyncTasks = `INSERT INTO {sync} (entry_id, state, next_attempt, lease_owner, lease_until)
 	SELECT entry_id, 'pending', next_attempt, lease_owner, lease_until
-	FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::timestamptz[])
-		WITH ORDINALITY AS r (entry_id, next_attempt, lease_owner, lease_until, n)
+	FROM ` + arrayRows("r", "$1::text[] entry_id", "$2::timestamptz[] next_attempt", "$3::text[] lease_owner",
+	"$4::timestamptz[] lease_until") + `
 	ORDER BY n`
 
 // syncArgs are the arguments of queueSyncTasks, in the order tasks are
