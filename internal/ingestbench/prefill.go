@@ -378,7 +378,13 @@ func fillPostgres(ctx context.Context, conn *pgx.Conn, schema string, n int) err
 		return err
 	}
 	if hasSync {
-		tables = append(tables, clone{table: p + "sync", where: "t.entry_id = '" + entryID + "'",
+		// By seq: the outbox is indexed by entry id only while a task is
+		// open (migration 0009), and the template's task is done.
+		var seq int64
+		if err := conn.QueryRow(ctx, "SELECT seq FROM "+p+"sync WHERE entry_id = $1", entryID).Scan(&seq); err != nil {
+			return fmt.Errorf("the template's sync task: %w", err)
+		}
+		tables = append(tables, clone{table: p + "sync", where: "t.seq = " + strconv.FormatInt(seq, 10),
 			set: map[string]string{"entry_id": entryIDOf}})
 	}
 	for i := range tables {

@@ -65,6 +65,11 @@ func (s *Store) listingSQL(l listing, err error) (string, []any) {
 
 func (s *Store) ClaimSyncSQL() string { return s.sql(claimSyncQuery) }
 
+// The statements that find an open sync task by its entry's id.
+func (s *Store) SettleSyncSQL() string  { return s.sql(settleSyncQuery) }
+func (s *Store) RequeueSyncSQL() string { return s.sql(requeueSyncQuery) }
+func (s *Store) TaskStateSQL() string   { return s.sql(taskStateQuery) }
+
 // CommitAlone commits b in a transaction of its own, as a batch of a group
 // that was rolled back is.
 func (s *Store) CommitAlone(ctx context.Context, b *payments.Batch) (*payments.BatchResult, error) {

@@ -125,7 +125,7 @@ func TestListingsUseIndexes(t *testing.T) {
 		}
 	}
 	for st, index := range map[payments.SyncState]string{
-		"": "sync_seq_key", payments.SyncDone: "sync_seq_key",
+		"": "sync_pkey", payments.SyncDone: "sync_pkey",
 		payments.SyncPending: "sync_pending_idx", payments.SyncParked: "sync_parked_idx",
 	} {
 		for _, after := range []string{"", taskCursor} {
@@ -139,6 +139,13 @@ func TestListingsUseIndexes(t *testing.T) {
 	}
 	listings = append(listings, listing{name: "ClaimSync", query: s.ClaimSyncSQL(),
 		args: []any{"svc", "2030-01-01T00:00:00Z", "2030-01-01T00:01:00Z", 100}, index: "sync_due_idx", sorted: true})
+	// Open tasks are found by entry id in the index that holds only them,
+	// never by a scan of an outbox as large as the ledger.
+	listings = append(listings,
+		listing{name: "SettleSync", query: s.SettleSyncSQL(),
+			args: []any{"ent_1", "svc", "done", 1, "2030-01-01T00:00:00Z", ""}, index: "sync_open_idx"},
+		listing{name: "RequeueSync", query: s.RequeueSyncSQL(), args: []any{"ent_1", "2030-01-01T00:00:00Z"}, index: "sync_open_idx"},
+		listing{name: "task state", query: s.TaskStateSQL(), args: []any{"ent_1"}, index: "sync_open_idx"})
 
 	// Pruning the journal reads the index a listing of the outcome reads,
 	// oldest rows first, and deletes what it found by primary key.

@@ -126,7 +126,7 @@ func (s *Store) SettleEntry(ctx context.Context, entryID string, c payments.Conv
 			}
 			return refused
 		})
-		batch.Queue(s.sql(`UPDATE {sync} SET next_attempt = $2 WHERE entry_id = $1 AND state = 'pending'`), entryID, now)
+		batch.Queue(s.sql(`UPDATE {sync} SET next_attempt = $2 WHERE entry_id = $1 AND state <> 'done' AND state = 'pending'`), entryID, now)
 		err = tx.SendBatch(ctx, batch).Close()
 		if refused != nil {
 			return refused

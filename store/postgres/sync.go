@@ -41,14 +41,14 @@ func (s *Store) ClaimSync(ctx context.Context, c payments.SyncClaim) ([]payments
 // claimSyncQuery leases to $1 up to $4 tasks due at $2, until $3. It reads
 // the due tasks from the partial index of pending ones, in its order.
 const claimSyncQuery = `WITH due AS MATERIALIZED (
-		SELECT entry_id FROM {sync}
+		SELECT seq FROM {sync}
 		WHERE state = 'pending' AND next_attempt <= $2 AND (lease_until IS NULL OR lease_until <= $2)
 		ORDER BY next_attempt, seq
 		LIMIT $4
 		FOR UPDATE SKIP LOCKED
 	), t AS (
 		UPDATE {sync} SET lease_owner = $1, lease_until = $3
-		WHERE entry_id IN (SELECT entry_id FROM due)
+		WHERE seq IN (SELECT seq FROM due)
 		RETURNING *
 	)
 	SELECT ` + taskColumns + ` FROM t JOIN {entries} e ON e.id = t.entry_id
@@ -67,9 +67,7 @@ func (s *Store) SettleSync(ctx context.Context, st payments.SyncSettlement) erro
 	default:
 		return fmt.Errorf("postgres: settle sync task %s: unknown state %q: %w", st.EntryID, st.State, payments.ErrInvalidInput)
 	}
-	tag, err := s.pool.Exec(ctx, s.sql(`UPDATE {sync}
-		SET state = $3, attempts = $4, next_attempt = $5, last_error = $6, lease_owner = '', lease_until = NULL
-		WHERE entry_id = $1 AND state = 'pending' AND lease_owner = $2`),
+	tag, err := s.pool.Exec(ctx, s.sql(settleSyncQuery),
 		st.EntryID, st.Owner, string(st.State), st.Attempts, st.NextAttempt, st.LastError)
 	if err != nil {
 		return fail("settle sync task "+st.EntryID, err)
@@ -80,12 +78,30 @@ func (s *Store) SettleSync(ctx context.Context, st payments.SyncSettlement) erro
 	return s.taskMismatch(ctx, st.EntryID, fmt.Sprintf("is not leased to %q", st.Owner))
 }
 
+// settleSyncQuery settles the open task of entry $1 if it is pending and
+// leased to $2; open tasks are found by entry id through the index that
+// holds only them (see migration 0009).
+const settleSyncQuery = `UPDATE {sync}
+	SET state = $3, attempts = $4, next_attempt = $5, last_error = $6, lease_owner = '', lease_until = NULL
+	WHERE entry_id = $1 AND state <> 'done' AND state = 'pending' AND lease_owner = $2`
+
+// requeueSyncQuery makes the parked task of entry $1 pending again, due at
+// $2.
+const requeueSyncQuery = `UPDATE {sync} SET state = 'pending', attempts = 0, next_attempt = $2, last_error = ''
+	WHERE entry_id = $1 AND state <> 'done' AND state = 'parked'`
+
+// taskStateQuery is the state of entry $1's task, and no row when there is
+// no such entry. Only open tasks are indexed by entry id: an entry without
+// one has had its task settled.
+const taskStateQuery = `SELECT coalesce((SELECT state FROM {sync} WHERE entry_id = $1 AND state <> 'done'), 'done')
+	FROM {entries} WHERE id = $1`
+
 // taskMismatch explains why a conditional update of a task changed nothing:
 // the task does not exist (ErrNotFound), or it is not in the state the update
 // required (ErrConflict).
 func (s *Store) taskMismatch(ctx context.Context, entryID, why string) error {
 	var state string
-	err := s.pool.QueryRow(ctx, s.sql("SELECT state FROM {sync} WHERE entry_id = $1"), entryID).Scan(&state)
+	err := s.pool.QueryRow(ctx, s.sql(taskStateQuery), entryID).Scan(&state)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("postgres: sync task %s: %w", entryID, payments.ErrNotFound)
 	}
@@ -144,8 +160,7 @@ func (s *Store) RequeueSync(ctx context.Context, entryID string, now time.Time) 
 	if err := s.usable(); err != nil {
 		return err
 	}
-	tag, err := s.pool.Exec(ctx, s.sql(`UPDATE {sync} SET state = 'pending', attempts = 0, next_attempt = $2, last_error = ''
-		WHERE entry_id = $1 AND state = 'parked'`), entryID, now)
+	tag, err := s.pool.Exec(ctx, s.sql(requeueSyncQuery), entryID, now)
 	if err != nil {
 		return fail("requeue sync task "+entryID, err)
 	}
