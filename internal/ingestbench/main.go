@@ -9,9 +9,12 @@
 //	go run ./internal/ingestbench                       # memory and SQLite
 //	PAYMENTS_POSTGRES_DSN=postgres://... go run ./internal/ingestbench   # and PostgreSQL
 //	go run ./internal/ingestbench -prefill 1000000 -rate 50%   # on a full ledger, and at half of each peak
+//	go run ./internal/ingestbench -targets sqlite -prefill 0,10000000   # a full ledger beside an empty one
 //
 // -prefill N measures stores that already hold N journaled notifications
-// and entries (built once by bulk SQL and kept, see prefill.go); -rate
+// and entries (built once by bulk SQL and kept, see prefill.go); a list of
+// sizes measures each store at each size, side by side, with each rate
+// as a share of the same store's empty-store rate; -rate
 // sends requests at a fixed rate, at intended times, and measures each
 // latency from its intended time.
 package main
@@ -31,6 +34,7 @@ import (
 )
 
 type config struct {
+	prefills    []int // store sizes to measure each store at
 	duration    time.Duration
 	concurrency int
 	runs        int
@@ -48,14 +52,20 @@ func main() {
 	balanceSizes := flag.String("balance", "10000,1000000", "ledger sizes for the balance-read timing; empty skips it")
 	flag.StringVar(&cfg.rate, "rate", "", "also send at a fixed rate: requests/s, or a percentage of each target's peak in this run (50%)")
 	flag.IntVar(&cfg.maxInFlight, "inflight", 512, "most requests outstanding at a fixed rate")
-	flag.IntVar(&cfg.server.prefill, "prefill", 0, "journaled notifications and entries each store holds before the runs")
+	prefills := flag.String("prefill", "0", "journaled notifications and entries each store holds before the runs; a comma-separated list measures each size")
 	flag.StringVar(&cfg.server.cache, "cache", filepath.Join(os.TempDir(), "ingestbench-cache"), "directory of prefilled SQLite files")
 	flag.StringVar(&cfg.server.cpuProfile, "cpuprofile", "", "write a CPU profile of each target's server to this file, suffixed .TARGET")
 	serveName := flag.String("serve", "", "(internal) serve this target for a parent ingestbench")
 	flag.Parse()
 	ctx := context.Background()
 	var err error
+	cfg.prefills, err = parseSizes(*prefills)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ingestbench: -prefill:", err)
+		os.Exit(2)
+	}
 	if *serveName != "" {
+		cfg.server.prefill = cfg.prefills[0]
 		err = serve(ctx, *serveName, cfg.server)
 	} else {
 		err = run(ctx, os.Stdout, cfg, strings.Split(*targets, ","), *balanceSizes)
@@ -74,29 +84,36 @@ func run(ctx context.Context, out io.Writer, cfg config, names []string, balance
 		}
 	}()
 	for _, name := range names {
-		t, err := newTarget(name, cfg.server)
-		if err != nil {
-			return err
+		for _, size := range cfg.prefills {
+			if name == "bare" && size != cfg.prefills[0] {
+				continue // nothing to prefill
+			}
+			server := cfg.server
+			server.prefill = size
+			t, err := newTarget(name, server)
+			if err != nil {
+				return err
+			}
+			if t == nil {
+				fmt.Fprintf(out, "skipping %s: set PAYMENTS_POSTGRES_DSN to measure it\n", name)
+				break
+			}
+			targets = append(targets, t)
 		}
-		if t == nil {
-			fmt.Fprintf(out, "skipping %s: set PAYMENTS_POSTGRES_DSN to measure it\n", name)
-			continue
-		}
-		targets = append(targets, t)
 	}
 	peaks := map[string][]result{}
 	for r := range cfg.runs {
 		for _, t := range targets {
 			res, err := load(ctx, t, cfg.duration, cfg.concurrency, r)
 			if err != nil {
-				return fmt.Errorf("%s: %w", t.name, err)
+				return fmt.Errorf("%s: %w", t.key(), err)
 			}
-			peaks[t.name] = append(peaks[t.name], res)
+			peaks[t.key()] = append(peaks[t.key()], res)
 		}
 	}
 	if cfg.runs > 0 {
 		fmt.Fprintf(out, "\nwebhook ingestion at peak: %d clients, %d runs of %s each, medians%s\n\n",
-			cfg.concurrency, cfg.runs, cfg.duration, prefillNote(cfg.server.prefill))
+			cfg.concurrency, cfg.runs, cfg.duration, prefillNote(cfg.prefills))
 		printTable(out, targets, peaks, nil)
 	}
 	if cfg.rate != "" {
@@ -104,8 +121,8 @@ func run(ctx context.Context, out io.Writer, cfg config, names []string, balance
 			return err
 		}
 	}
-	if cfg.server.prefill > 0 {
-		if err := printBalanceReads(ctx, out, targets, cfg.server.prefill); err != nil {
+	if slices.Max(cfg.prefills) > 0 {
+		if err := printBalanceReads(ctx, out, targets); err != nil {
 			return err
 		}
 	}
@@ -115,11 +132,31 @@ func run(ctx context.Context, out io.Writer, cfg config, names []string, balance
 	return measureBalances(ctx, out, names, balanceSizes)
 }
 
-func prefillNote(n int) string {
-	if n == 0 {
+func prefillNote(sizes []int) string {
+	switch {
+	case len(sizes) > 1:
+		return ", stores at each size"
+	case sizes[0] == 0:
 		return ", empty stores"
 	}
-	return fmt.Sprintf(", stores prefilled with %d notifications and entries", n)
+	return fmt.Sprintf(", stores prefilled with %d notifications and entries", sizes[0])
+}
+
+// parseSizes reads a comma-separated list of store sizes, each at least 0,
+// with no size twice.
+func parseSizes(list string) ([]int, error) {
+	var sizes []int
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("%q is not a number of rows", f)
+		}
+		if slices.Contains(sizes, n) {
+			return nil, fmt.Errorf("%d is given twice", n)
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes, nil
 }
 
 // runAtRate runs each target at the fixed rate cfg.rate names, or at that
@@ -129,53 +166,57 @@ func runAtRate(ctx context.Context, out io.Writer, cfg config, targets []*target
 	for _, t := range targets {
 		if pct, ok := strings.CutSuffix(cfg.rate, "%"); ok {
 			share, err := strconv.ParseFloat(pct, 64)
-			if err != nil || len(peaks[t.name]) == 0 {
+			if err != nil || len(peaks[t.key()]) == 0 {
 				return fmt.Errorf("-rate %s: want a number of requests/s, or a percentage with -runs above 0", cfg.rate)
 			}
-			rates[t.name] = share / 100 * median(peaks[t.name], func(r result) float64 { return r.rps })
+			rates[t.key()] = share / 100 * median(peaks[t.key()], func(r result) float64 { return r.rps })
 			continue
 		}
 		rate, err := strconv.ParseFloat(cfg.rate, 64)
 		if err != nil || rate <= 0 {
 			return fmt.Errorf("-rate %s: want a number of requests/s, or a percentage", cfg.rate)
 		}
-		rates[t.name] = rate
+		rates[t.key()] = rate
 	}
 	fixed := map[string][]result{}
 	for r := range max(cfg.runs, 1) {
 		for _, t := range targets {
-			res, err := loadAtRate(ctx, t, cfg.duration, rates[t.name], cfg.maxInFlight, 1000+r)
+			res, err := loadAtRate(ctx, t, cfg.duration, rates[t.key()], cfg.maxInFlight, 1000+r)
 			if err != nil {
-				return fmt.Errorf("%s at %.0f/s: %w", t.name, rates[t.name], err)
+				return fmt.Errorf("%s at %.0f/s: %w", t.key(), rates[t.key()], err)
 			}
-			fixed[t.name] = append(fixed[t.name], res)
+			fixed[t.key()] = append(fixed[t.key()], res)
 		}
 	}
 	fmt.Fprintf(out, "\nwebhook ingestion at a fixed rate (%s), latency from each request's intended send time, %d runs of %s each, medians%s\n\n",
-		cfg.rate, max(cfg.runs, 1), cfg.duration, prefillNote(cfg.server.prefill))
+		cfg.rate, max(cfg.runs, 1), cfg.duration, prefillNote(cfg.prefills))
 	printTable(out, targets, fixed, rates)
 	return nil
 }
 
 // printTable prints medians per target, with the rate offered when rates
-// is set.
+// is set. Each store's rate is compared with the bare handler's, with the
+// memory store's at the same size, and, when several sizes are measured,
+// with its own rate when empty.
 func printTable(out io.Writer, targets []*target, results map[string][]result, rates map[string]float64) {
-	offered := ""
+	offered, sized := "", false
 	if rates != nil {
 		offered = " offered/s |"
 	}
-	fmt.Fprintf(out, "| target |%s requests/s | vs bare | vs memory | p50 | p99 | server CPU/req (sys) | load generator CPU/req | database CPU/req |\n", offered)
-	fmt.Fprintf(out, "|---|%s---:|---:|---:|---:|---:|---:|---:|---:|\n", strings.Repeat("---:|", boolInt(rates != nil)))
-	var bare, mem float64
+	rps := map[string]float64{}
 	for _, t := range targets {
-		rs := results[t.name]
-		rps := median(rs, func(r result) float64 { return r.rps })
-		switch t.name {
-		case "bare":
-			bare = rps
-		case "memory":
-			mem = rps
-		}
+		rps[t.key()] = median(results[t.key()], func(r result) float64 { return r.rps })
+		sized = sized || t.prefill > 0
+	}
+	vsEmpty := ""
+	if sized && len(targets) > 0 && slices.ContainsFunc(targets, func(t *target) bool { return t.prefill == 0 && t.name != "bare" }) {
+		vsEmpty = " vs empty |"
+	}
+	fmt.Fprintf(out, "| target |%s requests/s | vs bare | vs memory |%s p50 | p99 | server CPU/req (sys) | load generator CPU/req | database CPU/req |\n", offered, vsEmpty)
+	fmt.Fprintf(out, "|---|%s---:|---:|---:|%s---:|---:|---:|---:|---:|\n", strings.Repeat("---:|", boolInt(rates != nil)), strings.Repeat("---:|", boolInt(vsEmpty != "")))
+	for _, t := range targets {
+		rs := results[t.key()]
+		r := rps[t.key()]
 		p50 := time.Duration(median(rs, func(r result) float64 { return float64(r.p50) }))
 		p99 := time.Duration(median(rs, func(r result) float64 { return float64(r.p99) }))
 		server := time.Duration(median(rs, func(r result) float64 { return float64(r.server.total()) }))
@@ -186,9 +227,18 @@ func printTable(out io.Writer, targets []*target, results map[string][]result, r
 			database = time.Duration(median(rs, func(r result) float64 { return float64(r.database.total()) })).Round(time.Microsecond).String()
 		}
 		if rates != nil {
-			offered = fmt.Sprintf(" %.0f |", rates[t.name])
+			offered = fmt.Sprintf(" %.0f |", rates[t.key()])
 		}
-		fmt.Fprintf(out, "| %s |%s %.0f | %s | %s | %s | %s | %s (%s) | %s | %s |\n", t.label, offered, rps, ratio(rps, bare), ratio(rps, mem),
+		empty := ""
+		if vsEmpty != "" {
+			empty = " " + ratio(r, rps[(&target{name: t.name}).key()]) + " |"
+		}
+		label := t.label
+		if sized {
+			label += fmt.Sprintf(", %d prefilled", t.prefill)
+		}
+		fmt.Fprintf(out, "| %s |%s %.0f | %s | %s |%s %s | %s | %s (%s) | %s | %s |\n", label, offered, r,
+			ratio(r, rps[(&target{name: "bare"}).key()]), ratio(r, rps[(&target{name: "memory", prefill: t.prefill}).key()]), empty,
 			p50.Round(time.Microsecond), p99.Round(time.Microsecond), server.Round(time.Microsecond), sys.Round(time.Microsecond),
 			client.Round(time.Microsecond), database)
 	}
@@ -209,17 +259,17 @@ func ratio(x, of float64) string {
 }
 
 // printBalanceReads times balance reads in each prefilled store.
-func printBalanceReads(ctx context.Context, out io.Writer, targets []*target, prefill int) error {
+func printBalanceReads(ctx context.Context, out io.Writer, targets []*target) error {
 	fmt.Fprintf(out, "\nbalance read in the prefilled stores (median of 2000 reads)\n\n| store | entries | balance read |\n|---|---:|---:|\n")
 	for _, t := range targets {
-		if t.name == "bare" {
+		if t.name == "bare" || t.prefill == 0 {
 			continue
 		}
 		d, err := t.balanceRead(ctx)
 		if err != nil {
-			return fmt.Errorf("%s: %w", t.name, err)
+			return fmt.Errorf("%s: %w", t.key(), err)
 		}
-		fmt.Fprintf(out, "| %s | %d+ | %s |\n", t.label, prefill, d.Round(100*time.Nanosecond))
+		fmt.Fprintf(out, "| %s | %d+ | %s |\n", t.label, t.prefill, d.Round(100*time.Nanosecond))
 	}
 	return nil
 }

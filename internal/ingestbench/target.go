@@ -40,9 +40,19 @@ type serverConfig struct {
 // its CPU time is told apart from the load generator's.
 type target struct {
 	name, label string
+	prefill     int // rows the store held before the runs
 	url         string
 	cmd         *exec.Cmd
 	stdin       io.Closer
+}
+
+// key names the target among those of one run: its name, with its size
+// when its store was prefilled.
+func (t *target) key() string {
+	if t.prefill == 0 {
+		return t.name
+	}
+	return t.name + "@" + strconv.Itoa(t.prefill)
 }
 
 func (t *target) close() {
@@ -86,7 +96,7 @@ func newTarget(name string, cfg serverConfig) (*target, error) {
 	}
 	args := []string{"-serve", name, "-prefill", strconv.Itoa(cfg.prefill), "-cache", cfg.cache}
 	if cfg.cpuProfile != "" {
-		args = append(args, "-cpuprofile", cfg.cpuProfile+"."+name)
+		args = append(args, "-cpuprofile", cfg.cpuProfile+"."+(&target{name: name, prefill: cfg.prefill}).key())
 	}
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Stderr = os.Stderr
@@ -101,7 +111,7 @@ func newTarget(name string, cfg serverConfig) (*target, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	t := &target{name: name, cmd: cmd, stdin: stdin}
+	t := &target{name: name, prefill: cfg.prefill, cmd: cmd, stdin: stdin}
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
 		t.close()
