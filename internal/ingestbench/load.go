@@ -18,6 +18,10 @@ import (
 type result struct {
 	rps      float64
 	p50, p99 time.Duration
+	// sentP99 is, at a fixed rate, the p99 of latencies measured from
+	// when each request was actually sent: the server's share of p99,
+	// without the time a busy load generator took to send it.
+	sentP99 time.Duration
 	// server and client are the CPU time per request of the target's
 	// process and of the load generator; database that of the PostgreSQL
 	// server's processes, for the PostgreSQL target.
@@ -38,17 +42,20 @@ func notification(signer *gatewaytest.Fake, run int, n int64) (http.Header, []by
 	return req.Header, req.Body
 }
 
-// recorder collects latencies and the first error of a run's clients.
+// recorder collects latencies and the first error of a run's clients:
+// from the intended send time, and at a fixed rate also from the actual
+// one.
 type recorder struct {
-	mu        sync.Mutex
-	latencies []time.Duration
-	err       error
+	mu              sync.Mutex
+	latencies, sent []time.Duration
+	err             error
 }
 
-func (r *recorder) add(mine []time.Duration, err error) {
+func (r *recorder) add(mine, sent []time.Duration, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.latencies = append(r.latencies, mine...)
+	r.sent = append(r.sent, sent...)
 	if r.err == nil {
 		r.err = err
 	}
@@ -75,6 +82,7 @@ func (r *recorder) result(t *target, elapsed time.Duration, mark cpuMark) (resul
 		return result{}, fmt.Errorf("no request completed")
 	}
 	slices.Sort(r.latencies)
+	slices.Sort(r.sent)
 	per := func(c cpuTimes) cpuTimes { return cpuTimes{c.user / time.Duration(n), c.sys / time.Duration(n)} }
 	res := result{
 		rps: float64(n) / elapsed.Seconds(),
@@ -83,6 +91,9 @@ func (r *recorder) result(t *target, elapsed time.Duration, mark cpuMark) (resul
 	}
 	if t.name == "postgres" {
 		res.database = per(databaseCPU().sub(mark.database))
+	}
+	if len(r.sent) > 0 {
+		res.sentP99 = r.sent[len(r.sent)*99/100]
 	}
 	return res, nil
 }
@@ -108,12 +119,12 @@ func load(ctx context.Context, t *target, duration time.Duration, concurrency, r
 				header, body := notification(signer, run, seq.Add(1))
 				began := time.Now()
 				if err := post(ctx, client, t.url, header, body); err != nil {
-					rec.add(mine, err)
+					rec.add(mine, nil, err)
 					return
 				}
 				mine = append(mine, time.Since(began))
 			}
-			rec.add(mine, nil)
+			rec.add(mine, nil, nil)
 		})
 	}
 	wg.Wait()
@@ -139,18 +150,19 @@ func loadAtRate(ctx context.Context, t *target, duration time.Duration, rate flo
 	var seq atomic.Int64
 	for range maxInFlight {
 		wg.Go(func() {
-			var mine []time.Duration
+			var mine, sent []time.Duration
 			for intended := range due {
 				header, body := notification(signer, run, seq.Add(1))
+				began := time.Now()
 				if err := post(ctx, client, t.url, header, body); err != nil {
-					rec.add(mine, err)
+					rec.add(mine, sent, err)
 					for range due {
 					}
 					return
 				}
-				mine = append(mine, time.Since(intended))
+				mine, sent = append(mine, time.Since(intended)), append(sent, time.Since(began))
 			}
-			rec.add(mine, nil)
+			rec.add(mine, sent, nil)
 		})
 	}
 	mark := markCPU(t)

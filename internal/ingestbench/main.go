@@ -212,8 +212,13 @@ func printTable(out io.Writer, targets []*target, results map[string][]result, r
 	if sized && len(targets) > 0 && slices.ContainsFunc(targets, func(t *target) bool { return t.prefill == 0 && t.name != "bare" }) {
 		vsEmpty = " vs empty |"
 	}
-	fmt.Fprintf(out, "| target |%s requests/s | vs bare | vs memory |%s p50 | p99 | server CPU/req (sys) | load generator CPU/req | database CPU/req |\n", offered, vsEmpty)
-	fmt.Fprintf(out, "|---|%s---:|---:|---:|%s---:|---:|---:|---:|---:|\n", strings.Repeat("---:|", boolInt(rates != nil)), strings.Repeat("---:|", boolInt(vsEmpty != "")))
+	sentCol := ""
+	if rates != nil {
+		sentCol = " p99 from send |"
+	}
+	fmt.Fprintf(out, "| target |%s requests/s | vs bare | vs memory |%s p50 | p99 |%s server CPU/req (sys) | load generator CPU/req | database CPU/req |\n", offered, vsEmpty, sentCol)
+	fmt.Fprintf(out, "|---|%s---:|---:|---:|%s---:|---:|%s---:|---:|---:|\n", strings.Repeat("---:|", boolInt(rates != nil)),
+		strings.Repeat("---:|", boolInt(vsEmpty != "")), strings.Repeat("---:|", boolInt(rates != nil)))
 	for _, t := range targets {
 		rs := results[t.key()]
 		r := rps[t.key()]
@@ -233,13 +238,20 @@ func printTable(out io.Writer, targets []*target, results map[string][]result, r
 		if vsEmpty != "" {
 			empty = " " + ratio(r, rps[(&target{name: t.name}).key()]) + " |"
 		}
+		sentP99 := ""
+		if rates != nil {
+			sentP99 = " " + time.Duration(median(rs, func(r result) float64 { return float64(r.sentP99) })).Round(time.Microsecond).String() + " |"
+		}
 		label := t.label
 		if sized {
 			label += fmt.Sprintf(", %d prefilled", t.prefill)
 		}
-		fmt.Fprintf(out, "| %s |%s %.0f | %s | %s |%s %s | %s | %s (%s) | %s | %s |\n", label, offered, r,
-			ratio(r, rps[(&target{name: "bare"}).key()]), ratio(r, rps[(&target{name: "memory", prefill: t.prefill}).key()]), empty,
-			p50.Round(time.Microsecond), p99.Round(time.Microsecond), server.Round(time.Microsecond), sys.Round(time.Microsecond),
+		vsBare, vsMemory := ratio(r, rps[(&target{name: "bare"}).key()]), "-"
+		if t.name != "bare" {
+			vsMemory = ratio(r, rps[(&target{name: "memory", prefill: t.prefill}).key()])
+		}
+		fmt.Fprintf(out, "| %s |%s %.0f | %s | %s |%s %s | %s |%s %s (%s) | %s | %s |\n", label, offered, r, vsBare, vsMemory, empty,
+			p50.Round(time.Microsecond), p99.Round(time.Microsecond), sentP99, server.Round(time.Microsecond), sys.Round(time.Microsecond),
 			client.Round(time.Microsecond), database)
 	}
 }
