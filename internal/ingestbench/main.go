@@ -209,7 +209,7 @@ func printTable(out io.Writer, targets []*target, results map[string][]result, r
 		sized = sized || t.prefill > 0
 	}
 	vsEmpty := ""
-	if sized && len(targets) > 0 && slices.ContainsFunc(targets, func(t *target) bool { return t.prefill == 0 && t.name != "bare" }) {
+	if sized && slices.ContainsFunc(targets, func(t *target) bool { return t.prefill == 0 && t.name != "bare" }) {
 		vsEmpty = " vs empty |"
 	}
 	sentCol := ""
@@ -236,7 +236,7 @@ func printTable(out io.Writer, targets []*target, results map[string][]result, r
 		}
 		empty := ""
 		if vsEmpty != "" {
-			empty = " " + ratio(r, rps[(&target{name: t.name}).key()]) + " |"
+			empty = " " + ratio(r, rps[keyOf(t.name, 0)]) + " |"
 		}
 		sentP99 := ""
 		if rates != nil {
@@ -246,9 +246,9 @@ func printTable(out io.Writer, targets []*target, results map[string][]result, r
 		if sized {
 			label += fmt.Sprintf(", %d prefilled", t.prefill)
 		}
-		vsBare, vsMemory := ratio(r, rps[(&target{name: "bare"}).key()]), "-"
+		vsBare, vsMemory := ratio(r, rps[keyOf("bare", 0)]), "-"
 		if t.name != "bare" {
-			vsMemory = ratio(r, rps[(&target{name: "memory", prefill: t.prefill}).key()])
+			vsMemory = ratio(r, rps[keyOf("memory", t.prefill)])
 		}
 		fmt.Fprintf(out, "| %s |%s %.0f | %s | %s |%s %s | %s |%s %s (%s) | %s | %s |\n", label, offered, r, vsBare, vsMemory, empty,
 			p50.Round(time.Microsecond), p99.Round(time.Microsecond), sentP99, server.Round(time.Microsecond), sys.Round(time.Microsecond),

@@ -46,13 +46,16 @@ type target struct {
 	stdin       io.Closer
 }
 
-// key names the target among those of one run: its name, with its size
-// when its store was prefilled.
-func (t *target) key() string {
-	if t.prefill == 0 {
-		return t.name
+// key names the target among those of one run (see keyOf).
+func (t *target) key() string { return keyOf(t.name, t.prefill) }
+
+// keyOf names the target serving name over a store of prefill rows: the
+// name, with the size when the store was prefilled.
+func keyOf(name string, prefill int) string {
+	if prefill == 0 {
+		return name
 	}
-	return t.name + "@" + strconv.Itoa(t.prefill)
+	return name + "@" + strconv.Itoa(prefill)
 }
 
 func (t *target) close() {
@@ -96,7 +99,7 @@ func newTarget(name string, cfg serverConfig) (*target, error) {
 	}
 	args := []string{"-serve", name, "-prefill", strconv.Itoa(cfg.prefill), "-cache", cfg.cache}
 	if cfg.cpuProfile != "" {
-		args = append(args, "-cpuprofile", cfg.cpuProfile+"."+(&target{name: name, prefill: cfg.prefill}).key())
+		args = append(args, "-cpuprofile", cfg.cpuProfile+"."+keyOf(name, cfg.prefill))
 	}
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Stderr = os.Stderr
