@@ -271,11 +271,14 @@ func (s *Service) deliverAll(ctx context.Context, pb *postbacker, owner string, 
 		// out is left for the next claim after it expires: another
 		// instance could claim it meanwhile and deliver it twice. The
 		// attempt takes up to Timeout, and its settlement then waits up
-		// to settleTimeout for the batch being written.
+		// to settleTimeout for the batch being written. It is checked
+		// once the attempt has its slot, which may have taken up to a
+		// Timeout of waiting.
+		slots <- struct{}{}
 		if !d.LeaseUntil.IsZero() && s.now().Add(pb.opts.Timeout+settleTimeout).After(d.LeaseUntil) {
+			<-slots
 			continue
 		}
-		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
 			if s.deliver(ctx, pb, owner, d, ep, settle) {
@@ -424,6 +427,7 @@ func (s *Service) disableFailing(ctx context.Context, pb *postbacker) error {
 	}
 	since, err := pb.store.FailingSince(ctx)
 	if err != nil {
+		pb.checkedFailing.Store(last) // the next pass checks again
 		return err
 	}
 	for id, t := range since {
@@ -442,9 +446,9 @@ func (s *Service) disableFailing(ctx context.Context, pb *postbacker) error {
 	return nil
 }
 
-// checkURL refuses an endpoint URL that is not https, or whose host is a
-// literal address the guard refuses; hosts are checked again at each
-// connection, after DNS.
+// checkURL refuses an endpoint URL that is not https, or whose host as
+// written the guard refuses (ssrf.HostPermitted), as the gate does; names
+// are checked again at each connection, after DNS.
 func (pb *postbacker) checkURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.User != nil {
@@ -454,7 +458,7 @@ func (pb *postbacker) checkURL(raw string) error {
 	if u.Scheme != "https" && !(u.Scheme == "http" && allowed) {
 		return fmt.Errorf("payments: endpoint URL %q: https only: %w", raw, ErrInvalidInput)
 	}
-	if a, err := netip.ParseAddr(u.Hostname()); err == nil && !ssrf.Permitted(a, pb.opts.Allow) {
+	if !ssrf.HostPermitted(u.Hostname(), pb.opts.Allow) {
 		return fmt.Errorf("payments: endpoint URL %q names an address postbacks may not reach: %w", raw, ErrInvalidInput)
 	}
 	return nil

@@ -48,7 +48,7 @@ type postbackData struct {
 func (g *Gate) observe(ctx context.Context, rec *Record, p *payments.Payment) error {
 	status := Status(p.Status)
 	typ, ok := eventFor(status)
-	if !ok || status == rec.Posted || (rec.Posted != "" && !rec.Posted.advances(status)) {
+	if !ok || !PostbackDue(rec.Posted, status) {
 		return nil
 	}
 	now := g.now().UTC()

@@ -226,7 +226,7 @@ func (s *MemoryRecords) QueuePostback(_ context.Context, p *Postback) (bool, err
 	if !ok {
 		return false, fmt.Errorf("gate: record %q: %w", p.RecordID, payments.ErrNotFound)
 	}
-	if _, dup := s.postbacks[p.MessageID]; dup || r.Posted == p.Status || (r.Posted != "" && !r.Posted.advances(p.Status)) {
+	if _, dup := s.postbacks[p.MessageID]; dup || !PostbackDue(r.Posted, p.Status) {
 		return false, nil
 	}
 	c := *p

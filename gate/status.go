@@ -88,10 +88,12 @@ func outcomeOf(s Status) outcome {
 	return outcomeWaiting
 }
 
-// advances reports whether the ledger moving from s to next is forward, by
-// the ledger's own order, so that the gate never posts a step backwards.
-func (s Status) advances(next Status) bool {
-	return payments.Status(s).Advances(payments.Status(next))
+// PostbackDue reports whether a record whose merchant was last told posted
+// ("" for nothing yet) is to be told next: the gate posts each status once,
+// and never a step backwards by the ledger's own order. Every store's
+// QueuePostback applies it under the record's lock.
+func PostbackDue(posted, next Status) bool {
+	return next != posted && (posted == "" || payments.Status(posted).Advances(payments.Status(next)))
 }
 
 // ErrorCode is the machine-readable code of an API error

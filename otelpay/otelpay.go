@@ -14,7 +14,7 @@
 //	payments.webhooks               Int64Counter               {notification}  payments.gateway, payments.outcome, payments.source, error.type
 //	payments.webhook.duration       Float64Histogram           s               as payments.webhooks
 //	payments.sync.attempts          Int64Counter               {attempt}       payments.outcome (applied, failed, parked), error.type
-//	payments.sync.delay             Float64Histogram           s               none: recording to successful Apply, per entry
+//	payments.sync.delay             Float64Histogram           s               none: recording to the start of the attempt that applied it, per entry
 //	payments.sync.lag               Float64ObservableGauge     s               none: age of the oldest entry not yet applied
 //	payments.parked                 Int64ObservableGauge       {notification}  none: unresolved parked notifications, counted up to 1000
 //	payments.postback.attempts      Int64Counter               {attempt}       payments.outcome (delivered, failed, exhausted), http.response.status_code
@@ -147,7 +147,7 @@ func New(opts Options) (*Observer, error) {
 		metric.WithDescription("Calls to the host's BalanceService."))
 	check(err)
 	o.syncDelay, err = m.Float64Histogram("payments.sync.delay", metric.WithUnit("s"),
-		metric.WithDescription("Time from an entry's recording to its successful Apply."),
+		metric.WithDescription("Time from an entry's recording to the start of the sync attempt that applied it."),
 		metric.WithExplicitBucketBoundaries(delayBuckets...))
 	check(err)
 	o.syncLag, err = m.Float64ObservableGauge("payments.sync.lag", metric.WithUnit("s"),

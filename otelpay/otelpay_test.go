@@ -240,9 +240,9 @@ func TestPostbackAttemptsAndDifferences(t *testing.T) {
 		attrs(otelpay.OutcomeKey.String("exhausted"), attribute.Int("http.response.status_code", 503)): 1,
 	}, counts(t, h.metric(t, "payments.postback.attempts")))
 
-	h.obs.ReconcileDifference(ctx, payments.ReconcileObservation{Gateway: "stripe", Kind: "missing_entry"})
+	h.obs.ReconcileDifference(ctx, payments.ReconcileObservation{Gateway: "stripe", Kind: string(payments.DifferenceAmount)})
 	assert.Equal(t, map[string]int64{
-		attrs(otelpay.GatewayKey.String("stripe"), otelpay.DifferenceKindKey.String("missing_entry")): 1,
+		attrs(otelpay.GatewayKey.String("stripe"), otelpay.DifferenceKindKey.String(string(payments.DifferenceAmount))): 1,
 	}, counts(t, h.metric(t, "payments.reconcile.differences")))
 }
 
@@ -267,7 +267,7 @@ func TestWithoutProviderNothingBreaks(t *testing.T) {
 	_, err = svc.HandleWebhook(ctx, "fake", bad)
 	assert.ErrorIs(t, err, payments.ErrUnauthenticated)
 	obs.PostbackAttempt(ctx, payments.PostbackObservation{State: payments.DeliveryDelivered, Status: 200})
-	obs.ReconcileDifference(ctx, payments.ReconcileObservation{Gateway: "fake", Kind: "missing_entry"})
+	obs.ReconcileDifference(ctx, payments.ReconcileObservation{Gateway: "fake", Kind: string(payments.DifferenceAmount)})
 }
 
 // BenchmarkHandleWebhook measures ingestion observed by otelpay: over the

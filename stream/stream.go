@@ -16,6 +16,7 @@
 package stream
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -148,9 +149,9 @@ func New(src Source, opts Options) (*Handler, error) {
 	h := &Handler{
 		key:       append([]byte(nil), opts.Key...),
 		src:       src,
-		poll:      cmpOr(opts.PollInterval, DefaultPollInterval),
-		heartbeat: cmpOr(opts.Heartbeat, DefaultHeartbeat),
-		retry:     cmpOr(opts.Retry, DefaultRetry),
+		poll:      cmp.Or(opts.PollInterval, DefaultPollInterval),
+		heartbeat: cmp.Or(opts.Heartbeat, DefaultHeartbeat),
+		retry:     cmp.Or(opts.Retry, DefaultRetry),
 		paymentID: opts.PaymentID,
 		final:     opts.Final,
 		log:       opts.Logger,
@@ -177,13 +178,6 @@ func New(src Source, opts Options) (*Handler, error) {
 // for the streams to end; Shutdown does.
 func (h *Handler) Close() {
 	h.closeOnce.Do(func() { close(h.closing) })
-}
-
-func cmpOr(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d
 }
 
 // ServeHTTP implements http.Handler.

@@ -27,7 +27,7 @@ func (s *Store) QueuePostback(ctx context.Context, p *gate.Postback) (bool, erro
 		if err != nil {
 			return err
 		}
-		if gate.Status(posted) == p.Status || (posted != "" && !payments.Status(posted).Advances(payments.Status(p.Status))) {
+		if !gate.PostbackDue(gate.Status(posted), p.Status) {
 			return nil
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO gate_postbacks (message_id, record_id, merchant_id, url, type, status, body,
