@@ -127,7 +127,7 @@ var commands = []*command{
 			"attribute's is (see 'payments attribute -h')."},
 	{name: "reconcile", args: "[flags] [GATEWAY]", summary: "record what moved at a gateway without a webhook, and report differences", run: (*cli).reconcile,
 		detail: "Lists what moved at GATEWAY, or at every gateway the environment enables whose driver\n" +
-			"lists (Stripe, Google Play, Cryptomus), since the cursor the host's reconciler keeps in\n" +
+			"lists (Stripe, PayPal, Google Play, Cryptomus), since the cursor the host's reconciler keeps in\n" +
 			"the store, and records what the ledger lacks under the keys its webhook would have used:\n" +
 			"a webhook arriving later is a duplicate. Drivers are built from the host app's variables,\n" +
 			"as attribute's are: run it with the host's environment. It moves the same cursor as the\n" +

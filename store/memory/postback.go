@@ -151,7 +151,7 @@ func (s *Store) settleDelivery(st *payments.DeliverySettlement) error {
 	if !ok {
 		return fmt.Errorf("memory: delivery %s to %s: %w", st.MessageID, st.EndpointID, payments.ErrNotFound)
 	}
-	if d.State != payments.DeliveryPending || d.LeaseOwner != st.Owner {
+	if st.Owner == "" || d.State != payments.DeliveryPending || d.LeaseOwner != st.Owner {
 		return fmt.Errorf("memory: delivery %s to %s is not leased to %s: %w", st.MessageID, st.EndpointID, st.Owner, payments.ErrConflict)
 	}
 	d.State, d.Attempts, d.NextAttempt = st.State, st.Attempts, st.NextAttempt

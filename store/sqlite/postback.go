@@ -180,7 +180,7 @@ func settleDelivery(ctx context.Context, tx querier, st *payments.DeliverySettle
 	var deliverySeq int64
 	err = tx.queryRow(ctx, `UPDATE {{p}}postback_deliveries
 		SET state = ?, attempts = ?, next_attempt = ?, last_status = ?, last_error = ?, lease_owner = '', lease_until = NULL
-		WHERE `+deliveryOf+` AND state = 'pending' AND lease_owner = ?
+		WHERE `+deliveryOf+` AND state = 'pending' AND lease_owner = ? AND lease_owner <> ''
 		RETURNING seq`,
 		string(st.State), st.Attempts, micros(st.NextAttempt), a.Status, truncate(a.Error),
 		st.MessageID, st.EndpointID, st.Owner).Scan(&deliverySeq)

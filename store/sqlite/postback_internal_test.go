@@ -77,8 +77,10 @@ func TestClaimsUseAnIndex(t *testing.T) {
 		plan := queryPlan(t, db, tpl)
 		assert.Contains(t, plan, want[words], "%s\n%s", tpl, plan)
 		assert.NotContains(t, plan, "TEMP B-TREE FOR ORDER BY", "%s\n%s", tpl, plan)
-		for _, table := range []string{"postback_deliveries", "payments"} {
-			assert.NotContains(t, strings.Split(plan, "\n"), "SCAN "+DefaultTablePrefix+table, "a scan of the whole table")
+		// SQLite names a table by its alias in a plan: the queries call
+		// the deliveries d.
+		for _, scan := range []string{"SCAN " + DefaultTablePrefix + "postback_deliveries", "SCAN d", "SCAN " + DefaultTablePrefix + "payments"} {
+			assert.NotContains(t, strings.Split(plan, "\n"), scan, "a scan of the whole table")
 		}
 	}
 }

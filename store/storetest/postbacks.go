@@ -193,6 +193,21 @@ func testPostbackSettleBatch(f *fixture) {
 	assert.Zero(f.t, states[theirs.Message.ID].Attempts)
 	assert.NoError(f.t, f.settleDeliveries(ps, settlement(theirs.Message.ID, "b"))[0], "and b settles it")
 
+	// A delivery nobody has leased is settled by no one, not by an
+	// empty owner.
+	f.commit(postbackBatch(at(2*time.Second), "3"))
+	var unleased string
+	for _, d := range f.deliveries(ps, payments.DeliveryFilter{}) {
+		if d.State == payments.DeliveryPending && d.LeaseOwner == "" {
+			unleased = d.Message.ID
+		}
+	}
+	require.NotEmpty(f.t, unleased)
+	assert.ErrorIs(f.t, f.settleDeliveries(ps, settlement(unleased, ""))[0], payments.ErrConflict, "settled without a lease")
+	attempts, err = ps.Attempts(f.ctx, unleased, "ep_1")
+	require.NoError(f.t, err)
+	assert.Empty(f.t, attempts)
+
 	none, err := ps.SettleDeliveries(f.ctx, nil)
 	require.NoError(f.t, err)
 	assert.Empty(f.t, none, "an empty batch settles nothing")
