@@ -62,7 +62,8 @@ type RecordKey struct {
 type ReportStore interface {
 	// DailyTotals sums q.Merchant's records by UTC day of CreatedAt,
 	// gateway, status (Posted, or pending) and currency, ordered by those.
-	// Amount may be left empty: the gate formats it.
+	// Amount may be left empty: the gate formats it. A sum beyond int64
+	// is payments.ErrInvalidInput, never a wrapped total.
 	DailyTotals(ctx context.Context, q ReportQuery) ([]DailyTotal, error)
 	// Transactions lists up to q.Limit of q.Merchant's records, ordered by
 	// (CreatedAt, ID), after q.After.
@@ -116,8 +117,13 @@ func (s *MemoryRecords) DailyTotals(_ context.Context, q ReportQuery) ([]DailyTo
 			t = &DailyTotal{Day: k.day, Gateway: k.gateway, Status: Status(k.status), Currency: k.currency}
 			sums[k] = t
 		}
+		sum, ok := addMinor(t.AmountMinor, minor)
+		if !ok {
+			return nil, fmt.Errorf("gate: daily total of merchant %q in %s on %s overflows int64: %w",
+				q.Merchant, k.currency, k.day, payments.ErrInvalidInput)
+		}
 		t.Count++
-		t.AmountMinor += minor
+		t.AmountMinor = sum
 	}
 	out := make([]DailyTotal, 0, len(sums))
 	for _, t := range sums {
@@ -125,6 +131,16 @@ func (s *MemoryRecords) DailyTotals(_ context.Context, q ReportQuery) ([]DailyTo
 	}
 	sortTotals(out)
 	return out, nil
+}
+
+// addMinor adds with overflow detection: a total that wrapped would report
+// a plausible, wrong sum.
+func addMinor(a, b int64) (int64, bool) {
+	s := a + b
+	if (b > 0 && s < a) || (b < 0 && s > a) {
+		return 0, false
+	}
+	return s, true
 }
 
 // sortTotals orders totals as ReportStore.DailyTotals returns them.

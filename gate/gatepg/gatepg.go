@@ -15,17 +15,13 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/payrail/payments/gate"
+	"github.com/payrail/payments/gate/internal/sqlmigrate"
 )
 
 // Store is a gate.MerchantStore (and gate.MerchantAdminStore),
@@ -98,24 +94,14 @@ type Migration struct {
 // review or apply them with their own tool (New applies them too, and
 // records each in gate_schema_migrations).
 func Migrations() ([]Migration, error) {
-	files, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	steps, err := sqlmigrate.Load(migrationFiles, "migrations/*.sql")
 	if err != nil {
-		return nil, fmt.Errorf("gatepg: migrations: %w", err)
+		return nil, fmt.Errorf("gatepg: %w", err)
 	}
-	var out []Migration
-	for _, f := range files {
-		num, name, _ := strings.Cut(strings.TrimSuffix(path.Base(f), ".sql"), "_")
-		v, err := strconv.Atoi(num)
-		if err != nil {
-			return nil, fmt.Errorf("gatepg: migration %s: no version number", f)
-		}
-		body, err := migrationFiles.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, Migration{Version: v, Name: name, SQL: string(body)})
+	out := make([]Migration, len(steps))
+	for i, m := range steps {
+		out[i] = Migration(m)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	return out, nil
 }
 
@@ -125,9 +111,9 @@ func Migrations() ([]Migration, error) {
 const migrationLock = 0x6761746570670001 // "gatepg" and 1
 
 func (s *Store) migrate(ctx context.Context) error {
-	steps, err := Migrations()
+	steps, err := sqlmigrate.Load(migrationFiles, "migrations/*.sql")
 	if err != nil {
-		return err
+		return fmt.Errorf("gatepg: %w", err)
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
@@ -151,7 +137,7 @@ func (s *Store) migrate(ctx context.Context) error {
 				continue
 			}
 			if _, err := tx.Exec(ctx, m.SQL); err != nil {
-				return fmt.Errorf("gatepg: migration %04d_%s: %w", m.Version, m.Name, err)
+				return fmt.Errorf("gatepg: migration %s: %w", m, err)
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO gate_schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
 				return fmt.Errorf("gatepg: migrate: record version: %w", err)
@@ -178,4 +164,10 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 func isUnique(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// isOutOfRange reports a numeric value out of range (SQLSTATE 22003).
+func isOutOfRange(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "22003"
 }

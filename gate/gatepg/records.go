@@ -133,7 +133,7 @@ func (s *Store) DailyTotals(ctx context.Context, q gate.ReportQuery) ([]gate.Dai
 		ORDER BY day, gateway COLLATE "C", status COLLATE "C", currency COLLATE "C"`,
 		q.Merchant, q.From, q.To)
 	if err != nil {
-		return nil, fmt.Errorf("gatepg: daily totals: %w", err)
+		return nil, dailyTotalsError(err)
 	}
 	defer rows.Close()
 	var out []gate.DailyTotal
@@ -141,15 +141,25 @@ func (s *Store) DailyTotals(ctx context.Context, q gate.ReportQuery) ([]gate.Dai
 		var t gate.DailyTotal
 		var status string
 		if err := rows.Scan(&t.Day, &t.Gateway, &status, &t.Currency, &t.Count, &t.AmountMinor); err != nil {
-			return nil, fmt.Errorf("gatepg: daily totals: %w", err)
+			return nil, dailyTotalsError(err)
 		}
 		t.Status = gate.Status(status)
 		out = append(out, t)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("gatepg: daily totals: %w", err)
+		return nil, dailyTotalsError(err)
 	}
 	return out, nil
+}
+
+// dailyTotalsError wraps a failed report. The numeric sum's cast back to
+// bigint fails when a total leaves int64, which every store reports as
+// payments.ErrInvalidInput.
+func dailyTotalsError(err error) error {
+	if isOutOfRange(err) {
+		return fmt.Errorf("gatepg: daily totals: a total overflows int64: %w: %w", payments.ErrInvalidInput, err)
+	}
+	return fmt.Errorf("gatepg: daily totals: %w", err)
 }
 
 // Transactions implements gate.ReportStore.

@@ -17,10 +17,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
-	"path"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +27,7 @@ import (
 
 	"github.com/payrail/payments"
 	"github.com/payrail/payments/gate"
+	"github.com/payrail/payments/gate/internal/sqlmigrate"
 )
 
 // Store is a gate.MerchantStore (and gate.MerchantAdminStore),
@@ -127,33 +125,23 @@ type Migration struct {
 // review or apply them with their own tool (New applies them too, and
 // records each in gate_schema_migrations).
 func Migrations() ([]Migration, error) {
-	files, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	steps, err := sqlmigrate.Load(migrationFiles, "migrations/*.sql")
 	if err != nil {
-		return nil, fmt.Errorf("gatesqlite: migrations: %w", err)
+		return nil, fmt.Errorf("gatesqlite: %w", err)
 	}
-	var out []Migration
-	for _, f := range files {
-		num, name, _ := strings.Cut(strings.TrimSuffix(path.Base(f), ".sql"), "_")
-		v, err := strconv.Atoi(num)
-		if err != nil {
-			return nil, fmt.Errorf("gatesqlite: migration %s: no version number", f)
-		}
-		body, err := migrationFiles.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, Migration{Version: v, Name: name, SQL: string(body)})
+	out := make([]Migration, len(steps))
+	for i, m := range steps {
+		out[i] = Migration(m)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	return out, nil
 }
 
 // migrate applies the pending migrations, each in its own transaction
 // under the write lock, so that processes starting at once apply each once.
 func (s *Store) migrate(ctx context.Context) error {
-	steps, err := Migrations()
+	steps, err := sqlmigrate.Load(migrationFiles, "migrations/*.sql")
 	if err != nil {
-		return err
+		return fmt.Errorf("gatesqlite: %w", err)
 	}
 	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS gate_schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`); err != nil {
@@ -173,7 +161,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("gatesqlite: migration %04d_%s: %w", m.Version, m.Name, err)
+			return fmt.Errorf("gatesqlite: migration %s: %w", m, err)
 		}
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/payrail/payments"
@@ -120,10 +121,15 @@ func (s *Store) records(ctx context.Context, query string, args ...any) ([]gate.
 	return out, nil
 }
 
-// DailyTotals implements gate.ReportStore.
+// DailyTotals implements gate.ReportStore. SQLite's SUM fails on an
+// integer overflow with a bare SQLITE_ERROR that only its text tells apart,
+// so each total is summed as two halves that cannot overflow (every
+// amount's high 32 bits, signed, and its low 32 bits) and joined here,
+// where a total beyond int64 is payments.ErrInvalidInput.
 func (s *Store) DailyTotals(ctx context.Context, q gate.ReportQuery) ([]gate.DailyTotal, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT date(created_at / 1000000, 'unixepoch') AS day, gateway,
-			CASE posted WHEN '' THEN 'pending' ELSE posted END AS status, currency, COUNT(*), SUM(amount_minor)
+			CASE posted WHEN '' THEN 'pending' ELSE posted END AS status, currency, COUNT(*),
+			SUM(amount_minor >> 32), SUM(amount_minor & 4294967295)
 		FROM gate_records WHERE merchant_id = ? AND created_at >= ? AND created_at < ?
 		GROUP BY day, gateway, status, currency ORDER BY day, gateway, status, currency`,
 		q.Merchant, micros(q.From), micros(q.To))
@@ -134,8 +140,14 @@ func (s *Store) DailyTotals(ctx context.Context, q gate.ReportQuery) ([]gate.Dai
 	var out []gate.DailyTotal
 	for rows.Next() {
 		var t gate.DailyTotal
-		if err := rows.Scan(&t.Day, &t.Gateway, &t.Status, &t.Currency, &t.Count, &t.AmountMinor); err != nil {
+		var high, low int64
+		if err := rows.Scan(&t.Day, &t.Gateway, &t.Status, &t.Currency, &t.Count, &high, &low); err != nil {
 			return nil, fmt.Errorf("gatesqlite: daily totals: %w", err)
+		}
+		var ok bool
+		if t.AmountMinor, ok = joinHalves(high, low); !ok {
+			return nil, fmt.Errorf("gatesqlite: daily total of merchant %q in %s on %s overflows int64: %w",
+				q.Merchant, t.Currency, t.Day, payments.ErrInvalidInput)
 		}
 		out = append(out, t)
 	}
@@ -143,6 +155,20 @@ func (s *Store) DailyTotals(ctx context.Context, q gate.ReportQuery) ([]gate.Dai
 		return nil, fmt.Errorf("gatesqlite: daily totals: %w", err)
 	}
 	return out, nil
+}
+
+// joinHalves returns high·2³² + low, or false when it leaves int64. low is
+// a sum of non-negative 32-bit halves.
+func joinHalves(high, low int64) (int64, bool) {
+	if high > math.MaxInt64>>32 || high < math.MinInt64>>32 {
+		return 0, false
+	}
+	shifted := high << 32
+	sum := shifted + low
+	if sum < shifted {
+		return 0, false
+	}
+	return sum, true
 }
 
 // Transactions implements gate.ReportStore.

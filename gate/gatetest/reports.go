@@ -8,12 +8,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/payrail/payments"
 	"github.com/payrail/payments/gate"
 )
 
 func reportTests() []namedTest {
 	return []namedTest{
 		{"DailyTotals", testDailyTotals},
+		{"DailyTotalsOverflow", testDailyTotalsOverflow},
 		{"TransactionPages", testTransactionPages},
 	}
 }
@@ -69,6 +71,31 @@ func testDailyTotals(t *testing.T, s Stores) {
 	none, err := reportStore(t, s).DailyTotals(ctx, gate.ReportQuery{Merchant: "m3", From: day, To: day.Add(48 * time.Hour)})
 	require.NoError(t, err)
 	assert.Empty(t, none)
+}
+
+// testDailyTotalsOverflow: two payments of the largest amount there is, on
+// one day in one currency, sum beyond int64. The report fails with
+// payments.ErrInvalidInput rather than show a wrapped, negative total, even
+// beside totals that fit.
+func testDailyTotalsOverflow(t *testing.T, s Stores) {
+	ctx := t.Context()
+	day := time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC)
+	for i, id := range []string{"a", "b", "c"} {
+		r := record("m1", id, day.Add(time.Duration(i+1)*time.Hour))
+		r.Request.Amount, r.Gateway = "92233720368547758.07", "fake" // max int64 cents
+		if id == "c" {
+			r.Request.Amount, r.Request.Currency = "1000", "JPY"
+		}
+		require.NoError(t, s.Records.CreateRecord(ctx, r))
+	}
+
+	got, err := reportStore(t, s).DailyTotals(ctx, gate.ReportQuery{Merchant: "m1", From: day, To: day.Add(24 * time.Hour)})
+	require.Error(t, err, "totals %+v", got)
+	assert.ErrorIs(t, err, payments.ErrInvalidInput)
+	assert.Empty(t, got)
+	for _, total := range got {
+		assert.GreaterOrEqual(t, total.AmountMinor, int64(0), "a wrapped total")
+	}
 }
 
 // testTransactionPages: a merchant's records, oldest first, paged by
