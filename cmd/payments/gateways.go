@@ -8,13 +8,15 @@ import (
 	"github.com/payrail/payments/internal/gatewayenv"
 )
 
-// driver is the driver that verifies and parses notification id, which came
-// from gateway name, again: one the cli was given (tests), else the one the
-// environment configures, built by internal/gatewayenv from the variables
-// the host app reads, so that it checks signatures with the host's secrets.
-// Only that gateway's variables are read: another gateway's (a key file
-// only the host's machine has) cannot stop an operator.
-func (c *cli) driver(id, name string) (payments.Gateway, error) {
+// namedGateway is the driver of gateway name: one the cli was given
+// (tests), else the one the environment configures, built by
+// internal/gatewayenv from the variables the host app reads, so that it
+// checks signatures with the host's secrets. Only that gateway's variables
+// are read: another gateway's (a key file only the host's machine has)
+// cannot stop an operator. It is nil, with no error, when the environment
+// does not enable the gateway or the command builds no driver for it
+// (gatewayenv.EnabledVar is ""): each caller says what to do about it.
+func (c *cli) namedGateway(name string) (payments.Gateway, error) {
 	for _, g := range c.gateways {
 		if g.Name() == name {
 			return g, nil
@@ -26,8 +28,15 @@ func (c *cli) driver(id, name string) (payments.Gateway, error) {
 		// message names variables, never their values.
 		return nil, usagef("configuring gateway %q from the environment: %v", name, err)
 	}
-	if g != nil {
-		return g, nil
+	return g, nil
+}
+
+// driver is the driver that verifies and parses notification id, which came
+// from gateway name, again (namedGateway).
+func (c *cli) driver(id, name string) (payments.Gateway, error) {
+	g, err := c.namedGateway(name)
+	if err != nil || g != nil {
+		return g, err
 	}
 	enable := gatewayenv.EnabledVar(name)
 	if enable == "" {

@@ -85,7 +85,7 @@ func (c *cli) reconcile(ctx context.Context, cmd *command, args []string) error 
 // refused; so is an environment that enables none that lists.
 func (c *cli) reconcilers(pos []string) ([]payments.Gateway, error) {
 	if len(pos) == 1 {
-		g, err := c.namedGateway(pos[0])
+		g, err := c.reconciler(pos[0])
 		if err != nil {
 			return nil, err
 		}
@@ -121,20 +121,12 @@ func (c *cli) reconcilers(pos []string) ([]payments.Gateway, error) {
 	return out, nil
 }
 
-// namedGateway is the driver of gateway name: the cli's (tests), else the
-// one the environment configures, reading only that gateway's variables.
-func (c *cli) namedGateway(name string) (payments.Gateway, error) {
-	for _, g := range c.gateways {
-		if g.Name() == name {
-			return g, nil
-		}
-	}
-	g, err := gatewayenv.Gateway(c.getenv, c.driverLog(), name)
-	switch {
-	case err != nil:
-		return nil, usagef("configuring gateway %q from the environment: %v", name, err)
-	case g != nil:
-		return g, nil
+// reconciler is the driver of gateway name (namedGateway), which the
+// operator named to reconcile.
+func (c *cli) reconciler(name string) (payments.Gateway, error) {
+	g, err := c.namedGateway(name)
+	if err != nil || g != nil {
+		return g, err
 	}
 	enable := gatewayenv.EnabledVar(name)
 	if enable == "" {

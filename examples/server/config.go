@@ -27,14 +27,8 @@ type config struct {
 
 // loadConfig reads the environment; at least one gateway must be enabled.
 func loadConfig(env env, log *slog.Logger) (*config, error) {
-	cfg := &config{
-		addr:        envOr(env, "ADDR", ":8080"),
-		databaseURL: env("DATABASE_URL"),
-		sqlitePath:  envOr(env, "SQLITE_PATH", "./payments.db"),
-		apiToken:    env("API_TOKEN"),
-	}
-	var err error
-	if cfg.streamKey, err = streamKeyFromEnv(env); err != nil {
+	cfg, err := loadSettings(env)
+	if err != nil {
 		return nil, err
 	}
 	// The operator command (cmd/payments) builds the drivers from the same
@@ -46,6 +40,22 @@ func loadConfig(env env, log *slog.Logger) (*config, error) {
 		vars := gatewayenv.EnabledVars()
 		return nil, fmt.Errorf("no gateway is enabled: set %s or %s to true, with the variables each needs (see README)",
 			strings.Join(vars[:len(vars)-1], ", "), vars[len(vars)-1])
+	}
+	return cfg, nil
+}
+
+// loadSettings reads everything but the gateways, so that the gate's tests,
+// which bring a fake gateway, start from the settings the server uses.
+func loadSettings(env env) (*config, error) {
+	cfg := &config{
+		addr:        envOr(env, "ADDR", ":8080"),
+		databaseURL: env("DATABASE_URL"),
+		sqlitePath:  envOr(env, "SQLITE_PATH", "./payments.db"),
+		apiToken:    env("API_TOKEN"),
+	}
+	var err error
+	if cfg.streamKey, err = streamKeyFromEnv(env); err != nil {
+		return nil, err
 	}
 	return cfg, nil
 }

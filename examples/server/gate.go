@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,7 +45,8 @@ import (
 // The gate's tables (gate_*) live where the payments store's do: the
 // PostgreSQL of DATABASE_URL, or else the SQLite file of SQLITE_PATH. The
 // payments stores do not hand out their connections, so the gate opens its
-// own on the same DSN or path.
+// own on the same DSN or path. STREAM_KEY, API_TOKEN and the store are the
+// server's config (config.go); only the GATE_ variables are read here.
 
 // gateMerchant is one merchant in GATE_MERCHANTS.
 type gateMerchant struct {
@@ -77,8 +79,8 @@ type gateServer struct {
 // mountGate mounts the gate on srv.Handler when GATE_ENABLED=true and runs
 // its postbacks until ctx ends; the gate's open streams end when srv
 // starts shutting down.
-func mountGate(ctx context.Context, env env, svc *payments.Service, srv *http.Server, log *slog.Logger) error {
-	gs, err := startGate(ctx, env, svc, log)
+func mountGate(ctx context.Context, cfg *config, env env, svc *payments.Service, srv *http.Server, log *slog.Logger) error {
+	gs, err := startGate(ctx, cfg, env, svc, log)
 	if err != nil || gs == nil {
 		return err
 	}
@@ -101,9 +103,9 @@ func (gs *gateServer) mount(next http.Handler) http.Handler {
 	return mux
 }
 
-// startGate builds the gate from the environment, or returns nil when
-// GATE_ENABLED is not true.
-func startGate(ctx context.Context, env env, svc *payments.Service, log *slog.Logger) (*gateServer, error) {
+// startGate builds the gate from cfg and the GATE_ variables, or returns
+// nil when GATE_ENABLED is not true.
+func startGate(ctx context.Context, cfg *config, env env, svc *payments.Service, log *slog.Logger) (*gateServer, error) {
 	if on, err := strconv.ParseBool(envOr(env, "GATE_ENABLED", "false")); err != nil || !on {
 		if err != nil {
 			return nil, fmt.Errorf("GATE_ENABLED=%q is not a boolean (true, false, 1, 0)", env("GATE_ENABLED"))
@@ -128,33 +130,22 @@ func startGate(ctx context.Context, env env, svc *payments.Service, log *slog.Lo
 			return nil, fmt.Errorf("GATE_POSTBACK_ALLOW: %v", err)
 		}
 	}
-	streamKey, err := streamKeyFromEnv(env)
+	store, closeStore, err := openGateStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	store, closeStore, err := openGateStore(ctx, env)
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now().UTC()
-	envManaged := map[string]bool{}
-	for i := range merchants {
-		envManaged[merchants[i].ID] = true
-		merchants[i].CreatedAt = now
-		if err := store.SaveMerchant(ctx, &merchants[i]); err != nil {
-			closeStore()
-			return nil, fmt.Errorf("GATE_MERCHANTS: save %q: %w", merchants[i].ID, err)
-		}
-	}
-	g, err := gate.New(svc, gate.Config{BaseURL: base, Merchants: store, Records: store, PostbackAllow: allow,
-		StreamKey: streamKey, Logger: log.With("component", "gate")})
+	envManaged, err := saveEnvMerchants(ctx, store, merchants)
 	if err != nil {
 		closeStore()
 		return nil, err
 	}
-	// API_TOKEN is read here as config.go reads it for the JSON API, so
-	// that the gate's admin needs nothing from main.
-	gs := &gateServer{gate: g, prefix: u.Path, done: make(chan struct{}), apiToken: env("API_TOKEN"),
+	g, err := gate.New(svc, gate.Config{BaseURL: base, Merchants: store, Records: store, PostbackAllow: allow,
+		StreamKey: cfg.streamKey, Logger: log.With("component", "gate")})
+	if err != nil {
+		closeStore()
+		return nil, err
+	}
+	gs := &gateServer{gate: g, prefix: u.Path, done: make(chan struct{}), apiToken: cfg.apiToken,
 		admin: newGateAdmin(store, envManaged, svc.GatewayNames(), log.With("component", "gate-admin"))}
 	go func() {
 		defer close(gs.done)
@@ -173,20 +164,59 @@ type gateStore interface {
 }
 
 // openGateStore opens the gate's tables where the payments store keeps
-// its own (the variables config.go reads, with its defaults).
-func openGateStore(ctx context.Context, env env) (gateStore, func(), error) {
-	if dsn := env("DATABASE_URL"); dsn != "" {
-		s, err := gatepg.Open(ctx, dsn)
+// its own (openStore).
+func openGateStore(ctx context.Context, cfg *config) (gateStore, func(), error) {
+	if cfg.databaseURL != "" {
+		s, err := gatepg.Open(ctx, cfg.databaseURL)
 		if err != nil {
 			return nil, nil, err
 		}
 		return s, func() { _ = s.Close() }, nil
 	}
-	s, err := gatesqlite.Open(ctx, envOr(env, "SQLITE_PATH", "./payments.db"), gatesqlite.Options{})
+	s, err := gatesqlite.Open(ctx, cfg.sqlitePath, gatesqlite.Options{})
 	if err != nil {
 		return nil, nil, err
 	}
 	return s, func() { _ = s.Close() }, nil
+}
+
+// saveEnvMerchants saves the merchants GATE_MERCHANTS declares and returns
+// their ids. The declaration is the truth for everything but the times the
+// store already holds: a restart keeps when a merchant was created, when it
+// was disabled if it still is, and when each of its tokens was created, so
+// that the operator's routes show the same times before and after.
+func saveEnvMerchants(ctx context.Context, store gate.MerchantStore, merchants []gate.Merchant) (map[string]bool, error) {
+	envManaged := map[string]bool{}
+	for i := range merchants {
+		m := &merchants[i]
+		envManaged[m.ID] = true
+		stored, err := store.Merchant(ctx, m.ID)
+		switch {
+		case err == nil:
+			keepStoredTimes(m, stored)
+		case !errors.Is(err, payments.ErrNotFound):
+			return nil, fmt.Errorf("GATE_MERCHANTS: read %q: %w", m.ID, err)
+		}
+		if err := store.SaveMerchant(ctx, m); err != nil {
+			return nil, fmt.Errorf("GATE_MERCHANTS: save %q: %w", m.ID, err)
+		}
+	}
+	return envManaged, nil
+}
+
+// keepStoredTimes puts on m, freshly declared, the times stored holds for
+// it. A token keeps its time only while its id names the same hash.
+func keepStoredTimes(m, stored *gate.Merchant) {
+	m.CreatedAt = stored.CreatedAt
+	if !m.DisabledAt.IsZero() && !stored.DisabledAt.IsZero() {
+		m.DisabledAt = stored.DisabledAt
+	}
+	for i := range m.Tokens {
+		t := &m.Tokens[i]
+		if j := slices.IndexFunc(stored.Tokens, func(s gate.Token) bool { return s.ID == t.ID && s.Hash == t.Hash }); j >= 0 {
+			t.CreatedAt = stored.Tokens[j].CreatedAt
+		}
+	}
 }
 
 // gateMerchantsFromEnv reads GATE_MERCHANTS: a JSON array, or the path of
@@ -227,11 +257,11 @@ func (m gateMerchant) merchant() (gate.Merchant, error) {
 	if m.ID == "" || len(m.Gateways) == 0 || len(m.PostbackSecrets) == 0 {
 		return gate.Merchant{}, errors.New("id, gateways and postbackSecrets are required")
 	}
-	out := gate.Merchant{ID: m.ID, Name: m.Name, Gateways: m.Gateways, PostbackSecrets: m.PostbackSecrets}
-	if m.Disabled {
-		out.DisabledAt = time.Now().UTC()
-	}
 	now := time.Now().UTC()
+	out := gate.Merchant{ID: m.ID, Name: m.Name, Gateways: m.Gateways, PostbackSecrets: m.PostbackSecrets, CreatedAt: now}
+	if m.Disabled {
+		out.DisabledAt = now
+	}
 	var hashes [][sha256.Size]byte
 	for _, t := range m.Tokens {
 		if !strings.HasPrefix(t, gate.TokenPrefix) {

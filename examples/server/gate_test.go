@@ -7,13 +7,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -21,6 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payrail/payments"
+	"github.com/payrail/payments/gate"
 	"github.com/payrail/payments/gateway/gatewaytest"
 	"github.com/payrail/payments/store/memory"
 )
@@ -42,8 +46,16 @@ func gateVars(t *testing.T) map[string]string {
 	}
 }
 
+// gateConfig is the server's settings from vars, as loadConfig reads them.
+func gateConfig(t *testing.T, vars map[string]string) *config {
+	t.Helper()
+	cfg, err := loadSettings(gateEnv(vars))
+	require.NoError(t, err)
+	return cfg
+}
+
 func TestGateIsOffByDefault(t *testing.T) {
-	gs, err := startGate(t.Context(), gateEnv(nil), nil, slog.New(slog.DiscardHandler))
+	gs, err := startGate(t.Context(), gateConfig(t, nil), gateEnv(nil), nil, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	assert.Nil(t, gs)
 }
@@ -72,11 +84,28 @@ func TestGateConfigErrors(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			vars := gateVars(t)
 			edit(vars)
-			_, err := startGate(t.Context(), gateEnv(vars), svc, slog.New(slog.DiscardHandler))
+			_, err := startGate(t.Context(), gateConfig(t, vars), gateEnv(vars), svc, slog.New(slog.DiscardHandler))
 			require.Error(t, err)
 			assert.NotContains(t, err.Error(), "whsec_", "a secret is never in an error")
 		})
 	}
+}
+
+// startTestGate starts the gate from vars and returns it with the func
+// that stops it, which the test's end calls too.
+func startTestGate(t *testing.T, vars map[string]string, svc *payments.Service) (*gateServer, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	gs, err := startGate(ctx, gateConfig(t, vars), gateEnv(vars), svc, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	require.NotNil(t, gs)
+	stop := sync.OnceFunc(func() {
+		gs.gate.Close()
+		cancel()
+		<-gs.done // the gate's store is closed before the test's files go
+	})
+	t.Cleanup(stop)
+	return gs, stop
 }
 
 // runGate starts the gate from vars beside the server's own handler and
@@ -86,18 +115,10 @@ func runGate(t *testing.T, vars map[string]string) *testServer {
 	fake := gatewaytest.NewFake("whsec_server_gate")
 	svc, err := payments.New(memory.New(), payments.WithGateway(fake))
 	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(t.Context())
-	gs, err := startGate(ctx, gateEnv(vars), svc, slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	require.NotNil(t, gs)
-	srv := httptest.NewServer(gs.mount(newHandler(svc, vars["API_TOKEN"], slog.New(slog.DiscardHandler))))
-	t.Cleanup(func() {
-		srv.Close()
-		gs.gate.Close()
-		cancel()
-		<-gs.done // the gate's store is closed before the test's files go
-	})
-	return &testServer{Server: srv, fake: fake, token: vars["API_TOKEN"]}
+	gs, _ := startTestGate(t, vars, svc)
+	srv := httptest.NewServer(gs.mount(newHandler(svc, gs.apiToken, slog.New(slog.DiscardHandler))))
+	t.Cleanup(srv.Close) // before the gate stops: cleanups run last first
+	return &testServer{Server: srv, fake: fake, token: gs.apiToken}
 }
 
 // checkGate inits a payment as the merchant through the mounted gate, and
@@ -148,6 +169,66 @@ func TestGateMerchantsFromFile(t *testing.T) {
 		"postbackSecrets":["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]}]`), 0o600))
 	vars["GATE_MERCHANTS"] = path
 	checkGate(t, runGate(t, vars))
+}
+
+// A restart saves GATE_MERCHANTS again but keeps the times the store
+// holds: when each merchant was created, when one was disabled while it
+// stays so, and when each token was created.
+func TestGateRestartKeepsMerchantTimes(t *testing.T) {
+	vars := gateVars(t)
+	declare := func(shopName string, shopDisabled, closedDisabled bool) {
+		vars["GATE_MERCHANTS"] = fmt.Sprintf(`[
+			{"id":"shop","name":%q,"gateways":["fake"],"tokens":[%q],"postbackSecrets":["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],"disabled":%t},
+			{"id":"closed","gateways":["fake"],"tokenSha256":[%q],"postbackSecrets":["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],"disabled":%t}]`,
+			shopName, gateToken, shopDisabled, sha256Hex(gateToken+"-closed"), closedDisabled)
+	}
+	// start starts and stops the gate, as a restart of the server does, and
+	// answers the merchants it stored.
+	start := func() map[string]*gate.Merchant {
+		svc, err := payments.New(memory.New(), payments.WithGateway(gatewaytest.NewFake("whsec_x")))
+		require.NoError(t, err)
+		gs, stop := startTestGate(t, vars, svc)
+		defer stop()
+		out := map[string]*gate.Merchant{}
+		for _, id := range []string{"shop", "closed"} {
+			m, err := gs.admin.store.Merchant(t.Context(), id)
+			require.NoError(t, err)
+			require.Len(t, m.Tokens, 1)
+			out[id] = m
+		}
+		return out
+	}
+	stamp := func(at time.Time) string {
+		if at.IsZero() {
+			return "never"
+		}
+		return at.UTC().Format(time.RFC3339Nano)
+	}
+	times := func(m *gate.Merchant) map[string]string {
+		return map[string]string{"created": stamp(m.CreatedAt), "disabled": stamp(m.DisabledAt), "token created": stamp(m.Tokens[0].CreatedAt)}
+	}
+
+	declare("Shop", false, true)
+	first := start()
+	assert.Equal(t, "never", times(first["shop"])["disabled"])
+	assert.NotEqual(t, "never", times(first["closed"])["disabled"])
+
+	again := start()
+	for id := range first {
+		assert.Equal(t, times(first[id]), times(again[id]), "%s: an unchanged declaration keeps its times", id)
+	}
+
+	declare("Shop renamed", true, false)
+	changed := start()
+	assert.Equal(t, "Shop renamed", changed["shop"].Name)
+	assert.Equal(t, times(first["shop"])["created"], times(changed["shop"])["created"])
+	assert.Equal(t, times(first["shop"])["token created"], times(changed["shop"])["token created"])
+	assert.True(t, changed["shop"].DisabledAt.After(first["shop"].CreatedAt), "disabled at this start: %v", changed["shop"].DisabledAt)
+	assert.Equal(t, times(first["closed"])["created"], times(changed["closed"])["created"])
+	assert.Equal(t, "never", times(changed["closed"])["disabled"], "enabled again")
+
+	disabledAt := times(changed["shop"])["disabled"]
+	assert.Equal(t, disabledAt, times(start()["shop"])["disabled"], "still disabled: when it was disabled stays")
 }
 
 func TestGateOnPostgres(t *testing.T) {

@@ -76,7 +76,7 @@ func run(ctx context.Context, env env, log *slog.Logger) error {
 		IdleTimeout:       2 * time.Minute,
 	}
 	srv.Handler = newHandler(svc, cfg.apiToken, log, withStream(cfg.streamKey, srv.RegisterOnShutdown))
-	if err := mountGate(runCtx, env, svc, srv, log); err != nil { // GATE_ENABLED=true: the payment gate (gate.go)
+	if err := mountGate(runCtx, cfg, env, svc, srv, log); err != nil { // GATE_ENABLED=true: the payment gate (gate.go)
 		return fmt.Errorf("gate: %w", err)
 	}
 	serveErr := make(chan error, 1)

@@ -91,8 +91,8 @@ func (g *Gateway) capturedChanges(orderID string, captures []wireCapture) (*paym
 		if !validID(cp.ID) {
 			return nil, fmt.Errorf("paypal: order %s: capture without a valid id: %w", orderID, payments.ErrInvalidInput)
 		}
-		switch cp.Status {
-		case "COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED":
+		switch {
+		case captureMoved(cp.Status):
 			amount, err := money(cp.Amount)
 			if err != nil {
 				return nil, fmt.Errorf("paypal: order %s: capture %s: %w", orderID, cp.ID, err)
@@ -100,11 +100,11 @@ func (g *Gateway) capturedChanges(orderID string, captures []wireCapture) (*paym
 			c.Entries = append(c.Entries, payments.Entry{Gateway: g.name, Kind: payments.KindCharge,
 				GatewayRef: cp.ID, GatewayPaymentID: orderID, Amount: amount, OccurredAt: parseTime(cp.CreateTime)})
 			status = payments.StatusSucceeded
-		case "PENDING":
+		case cp.Status == "PENDING":
 			if status == "" {
 				status = payments.StatusAuthorized
 			}
-		case "DECLINED", "FAILED":
+		case cp.Status == "DECLINED" || cp.Status == "FAILED":
 			if status == "" {
 				status = payments.StatusFailed
 			}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	stripego "github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/client"
 	"github.com/stripe/stripe-go/v76/form"
 
 	"github.com/payrail/payments"
@@ -48,8 +49,9 @@ var movedListings = []struct {
 // reinstated later than q.Lookback after the object's creation is not
 // listed again. The page is therefore never Complete.
 func (g *Gateway) ListMoved(ctx context.Context, q payments.MovedQuery) (*payments.MovedPage, error) {
-	if g.api == nil {
-		return nil, fmt.Errorf("stripe: listing what moved needs a SecretKey: %w", payments.ErrNotSupported)
+	api, err := g.client("list", "what moved")
+	if err != nil {
+		return nil, err
 	}
 	since := q.Since
 	if q.Cursor != "" {
@@ -71,7 +73,7 @@ func (g *Gateway) ListMoved(ctx context.Context, q payments.MovedQuery) (*paymen
 		limit = int64(q.Limit)
 	}
 	for _, l := range movedListings {
-		err := g.listCreated(ctx, l.path, since, until, limit, func(raw json.RawMessage) {
+		err := listCreated(ctx, api, l.path, since, until, limit, func(raw json.RawMessage) {
 			if l.moved(raw) {
 				page.Records = append(page.Records, raw)
 			}
@@ -93,8 +95,8 @@ type rawList struct {
 
 // listCreated reads every page of a list endpoint over the objects created
 // in [since, until), newest first, as Stripe lists.
-func (g *Gateway) listCreated(ctx context.Context, path string, since, until time.Time, limit int64, each func(json.RawMessage)) error {
-	backend, key := g.api.PaymentIntents.B, g.api.PaymentIntents.Key
+func listCreated(ctx context.Context, api *client.API, path string, since, until time.Time, limit int64, each func(json.RawMessage)) error {
+	backend, key := api.PaymentIntents.B, api.PaymentIntents.Key
 	after := ""
 	for {
 		// Every list endpoint read here takes the same created range,
