@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Postbacks are outbound webhooks: every payment status change and recorded
@@ -80,6 +81,16 @@ const (
 	DeliveryFailed    DeliveryState = "failed"    // retries exhausted, or the endpoint was disabled
 )
 
+// Valid reports whether s is one of the delivery states; a settlement that
+// names another is ErrInvalidInput.
+func (s DeliveryState) Valid() bool {
+	switch s {
+	case DeliveryPending, DeliveryDelivered, DeliveryFailed:
+		return true
+	}
+	return false
+}
+
 // Delivery is one message to one endpoint.
 type Delivery struct {
 	Message     Message
@@ -103,6 +114,38 @@ type Attempt struct {
 	Latency time.Duration
 	// Response is the start of the answer's body; Error why no answer.
 	Response, Error string
+}
+
+// MaxAttemptText bounds, in bytes, the Response and the Error a
+// PostbackStore keeps of an attempt, and the LastError of its delivery, so
+// that a chatty endpoint cannot grow the journal.
+const MaxAttemptText = 1024
+
+// Bounded returns a with Response and Error cut to at most MaxAttemptText
+// bytes, as a PostbackStore keeps them. A character the bound would split
+// is left out whole, so that text that was valid UTF-8 stays so.
+func (a Attempt) Bounded() Attempt {
+	a.Response, a.Error = boundText(a.Response), boundText(a.Error)
+	return a
+}
+
+func boundText(s string) string {
+	if len(s) <= MaxAttemptText {
+		return s
+	}
+	cut := MaxAttemptText
+	// A character the bound splits starts in the last UTFMax-1 bytes before
+	// it; bytes that are not UTF-8 are kept as they are, since Response may
+	// be binary.
+	for i := cut - 1; i > cut-utf8.UTFMax; i-- {
+		if utf8.RuneStart(s[i]) {
+			if !utf8.FullRuneInString(s[i:cut]) {
+				cut = i
+			}
+			break
+		}
+	}
+	return s[:cut]
 }
 
 // DeliveryClaim asks a PostbackStore for due deliveries, as SyncClaim does
@@ -158,12 +201,15 @@ type PostbackStore interface {
 	// delivery changed and its attempt is journaled); ErrConflict when the
 	// delivery is no longer pending under the settlement's Owner (another
 	// owner's lease, redelivered, or settled already); ErrNotFound when
-	// there is no such delivery; ErrInvalidInput for a State that is none
-	// of the three; any other error when it did not take for a reason the
+	// there is no such delivery; ErrInvalidInput for a State that is not
+	// Valid; any other error when it did not take for a reason the
 	// store could not tell. A refused settlement changes and journals
 	// nothing, and does not keep the others from taking. Of two
 	// settlements of one delivery in a call one takes at most, the other
 	// being ErrConflict.
+	//
+	// A settlement that takes keeps its attempt, and the delivery's
+	// LastError, as Attempt.Bounded has them.
 	//
 	// err is the store failing as a whole: then nothing was settled and
 	// errs is nil.

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -386,4 +387,35 @@ func TestPostbackSettlementsShareACall(t *testing.T) {
 	list, _, err := svc.Deliveries(ctx, payments.DeliveryFilter{EndpointID: ep.ID, State: payments.DeliveryDelivered})
 	require.NoError(t, err)
 	assert.Len(t, list, n, "settled before DeliverPostbacks returned")
+}
+
+func TestDeliveryStateValid(t *testing.T) {
+	for state, valid := range map[payments.DeliveryState]bool{
+		payments.DeliveryPending:   true,
+		payments.DeliveryDelivered: true,
+		payments.DeliveryFailed:    true,
+		"":                         false,
+		"lost":                     false,
+		"Pending":                  false,
+	} {
+		assert.Equal(t, valid, state.Valid(), "%q", state)
+	}
+}
+
+// TestAttemptBounded covers what the store conformance suite cannot send
+// through every store: bytes that are no UTF-8, which Response may hold.
+func TestAttemptBounded(t *testing.T) {
+	const limit = payments.MaxAttemptText
+	tests := []struct{ name, text, want string }{
+		{"short", "oops", "oops"},
+		{"a character split", strings.Repeat("a", limit-2) + "€", strings.Repeat("a", limit-2)},
+		{"binary", strings.Repeat("\x80", limit+10), strings.Repeat("\x80", limit)},
+		{"invalid byte at the bound", strings.Repeat("a", limit-1) + "\xff\x80", strings.Repeat("a", limit-1) + "\xff"},
+	}
+	for _, tc := range tests {
+		a := payments.Attempt{MessageID: "msg_1", Status: 500, Response: tc.text, Error: tc.text}.Bounded()
+		assert.Equal(t, tc.want, a.Response, tc.name)
+		assert.Equal(t, tc.want, a.Error, tc.name)
+		assert.Equal(t, "msg_1", a.MessageID, "%s: the rest is kept", tc.name)
+	}
 }

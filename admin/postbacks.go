@@ -32,7 +32,7 @@ type deliveryRow struct {
 func (h *handler) deliveries(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	state := payments.DeliveryState(q.Get("state"))
-	if state != "" && state != payments.DeliveryPending && state != payments.DeliveryFailed && state != payments.DeliveryDelivered {
+	if state != "" && !state.Valid() {
 		h.refuse(w, r, http.StatusBadRequest, "state must be pending, failed or delivered")
 		return
 	}

@@ -141,9 +141,7 @@ func (s *Store) SettleDeliveries(ctx context.Context, list []payments.DeliverySe
 
 // settleDelivery settles one delivery; the caller holds the lock.
 func (s *Store) settleDelivery(st *payments.DeliverySettlement) error {
-	switch st.State {
-	case payments.DeliveryPending, payments.DeliveryDelivered, payments.DeliveryFailed:
-	default:
+	if !st.State.Valid() {
 		return fmt.Errorf("memory: settle delivery %s to %s: state %q: %w", st.MessageID, st.EndpointID, st.State, payments.ErrInvalidInput)
 	}
 	k := deliveryKey{st.MessageID, st.EndpointID}
@@ -154,10 +152,14 @@ func (s *Store) settleDelivery(st *payments.DeliverySettlement) error {
 	if st.Owner == "" || d.State != payments.DeliveryPending || d.LeaseOwner != st.Owner {
 		return fmt.Errorf("memory: delivery %s to %s is not leased to %s: %w", st.MessageID, st.EndpointID, st.Owner, payments.ErrConflict)
 	}
+	a := st.Attempt.Bounded()
+	// An attempt belongs to its delivery, whatever ids the caller left in
+	// it, as the SQL stores read it back.
+	a.MessageID, a.EndpointID = st.MessageID, st.EndpointID
 	d.State, d.Attempts, d.NextAttempt = st.State, st.Attempts, st.NextAttempt
-	d.LastStatus, d.LastError = st.Attempt.Status, st.Attempt.Error
+	d.LastStatus, d.LastError = a.Status, a.Error
 	d.LeaseOwner, d.LeaseUntil = "", time.Time{}
-	s.pb.attempts[k] = append(s.pb.attempts[k], st.Attempt)
+	s.pb.attempts[k] = append(s.pb.attempts[k], a)
 	return nil
 }
 

@@ -180,11 +180,6 @@ const claimDeliveriesQuery = `WITH due AS MATERIALIZED (
 	SELECT ` + deliveryColumns + ` FROM d JOIN {postback_messages} m ON m.id = d.message_id
 	ORDER BY d.next_attempt, d.seq`
 
-// maxAnswer bounds, in bytes, the answer and the error an attempt keeps:
-// the Service keeps the start of an answer only, and the store does not
-// rely on it.
-const maxAnswer = 1024
-
 // SettleDeliveries implements payments.PostbackStore in one statement,
 // so one commit: it changes each delivery only while it is pending and
 // leased to its settlement's Owner, and journals the attempts of those it
@@ -199,13 +194,12 @@ func (s *Store) SettleDeliveries(ctx context.Context, list []payments.DeliverySe
 	errs := make([]error, len(list))
 	valid := make([]int, 0, len(list)) // list's indexes, for the statement's ordinals
 	for i, st := range list {
-		switch st.State {
-		case payments.DeliveryPending, payments.DeliveryDelivered, payments.DeliveryFailed:
-			valid = append(valid, i)
-		default:
+		if !st.State.Valid() {
 			errs[i] = fmt.Errorf("postgres: settle delivery %s to %s: unknown state %q: %w",
 				st.MessageID, st.EndpointID, st.State, payments.ErrInvalidInput)
+			continue
 		}
+		valid = append(valid, i)
 	}
 	if len(valid) == 0 {
 		return errs, nil
@@ -300,11 +294,11 @@ func settlementArgs(list []payments.DeliverySettlement, indexes []int) []any {
 	statuses, failures, ats, latencies, responses := make([]int32, k), make([]string, k), make([]time.Time, k), make([]int64, k), make([][]byte, k)
 	for n, i := range indexes {
 		st := &list[i]
-		a := &st.Attempt
+		a := st.Attempt.Bounded()
 		messageIDs[n], endpointIDs[n], owners[n], states[n] = st.MessageID, st.EndpointID, st.Owner, string(st.State)
 		attempts[n], nextAttempts[n] = int32(st.Attempts), st.NextAttempt
 		statuses[n], failures[n], ats[n], latencies[n] = int32(a.Status), storableText(a.Error), a.At, int64(a.Latency)
-		responses[n] = []byte(a.Response[:min(len(a.Response), maxAnswer)])
+		responses[n] = []byte(a.Response)
 	}
 	return []any{messageIDs, endpointIDs, owners, states, attempts, nextAttempts, statuses, failures, ats, latencies, responses}
 }
@@ -348,14 +342,15 @@ func (s *Store) refusedSettlements(ctx context.Context, list []payments.Delivery
 	}
 }
 
-// storableText is s as a TEXT column takes it: at most maxAnswer bytes,
-// valid UTF-8, without NUL. An error message may quote what a receiver
-// sent, and a settlement that fails on it would have the delivery posted
-// again and again.
+// storableText is s, an error payments.Attempt.Bounded has bounded, as a
+// TEXT column takes it: valid UTF-8, without NUL. An error message may
+// quote what a receiver sent, and a settlement that fails on it would have
+// the delivery posted again and again. The replacements may lengthen it
+// past the bound, and then it is cut again, at a character.
 func storableText(s string) string {
-	s = strings.ReplaceAll(strings.ToValidUTF8(s[:min(len(s), maxAnswer)], "\uFFFD"), "\x00", "\uFFFD")
-	if len(s) > maxAnswer { // grown by the replacements
-		end := maxAnswer
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+	if len(s) > payments.MaxAttemptText {
+		end := payments.MaxAttemptText
 		for !utf8.RuneStart(s[end]) {
 			end--
 		}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"slices"
 	"time"
-	"unicode/utf8"
 
 	"github.com/payrail/payments"
 	"github.com/payrail/payments/internal/cursor"
@@ -21,12 +20,6 @@ var _ payments.PostbackStore = (*Store)(nil)
 // attempts. Every write goes through the writer, so a claim's lease is
 // taken under the database's one write lock and no delivery is leased to
 // two owners, even across processes sharing the file.
-
-// maxAttemptText bounds the response and error an attempt journals: the
-// core keeps only the start of an answer, and a store that is handed more
-// keeps no more than that either, so that a chatty endpoint cannot grow the
-// journal.
-const maxAttemptText = 1024
 
 // deliverySelect joins each delivery with its message, which it carries.
 const deliverySelect = `SELECT d.seq, d.endpoint_id, d.state, d.attempts, d.next_attempt, d.last_status, d.last_error,
@@ -43,11 +36,16 @@ const deliveryOf = `message_seq = (SELECT seq FROM {{p}}postback_messages WHERE 
 // endpoint, due at once. It reads the endpoints in the same transaction,
 // so a message is fanned out to exactly the endpoints enabled when its
 // batch commits. With no endpoint wanting anything it writes nothing.
+//
+// It runs one statement per message wanted, and one more for all their
+// deliveries, not one per delivery: a batch's statements all run under the
+// write lock that every other writer waits for.
 func (s *Store) queuePostbacks(ctx context.Context, tx querier, msgs []payments.Message) error {
 	endpoints, err := enabledEndpoints(ctx, tx)
 	if err != nil || len(endpoints) == 0 {
 		return err
 	}
+	var deliveries [][3]any // message seq, endpoint id, next attempt
 	for i := range msgs {
 		m := &msgs[i]
 		var messageSeq int64
@@ -60,11 +58,21 @@ func (s *Store) queuePostbacks(ctx context.Context, tx querier, msgs []payments.
 					return err
 				}
 			}
-			if _, err := tx.exec(ctx, `INSERT INTO {{p}}postback_deliveries (message_seq, endpoint_id, state, next_attempt)
-				VALUES (?, ?, 'pending', ?)`, messageSeq, ep.id, micros(m.CreatedAt)); err != nil {
-				return fmt.Errorf("sqlite: queue postback %s to %s: %w", m.ID, ep.id, err)
-			}
+			deliveries = append(deliveries, [3]any{messageSeq, ep.id, micros(m.CreatedAt)})
 		}
+	}
+	if len(deliveries) == 0 {
+		return nil
+	}
+	rows, err := json.Marshal(deliveries)
+	if err != nil {
+		return fmt.Errorf("sqlite: queue postbacks: %w", err)
+	}
+	// ORDER BY key inserts them in message order, then endpoint order, so
+	// that their seqs, and the listings, follow it.
+	if _, err := tx.exec(ctx, `INSERT INTO {{p}}postback_deliveries (message_seq, endpoint_id, state, next_attempt)
+		SELECT value ->> 0, value ->> 1, 'pending', value ->> 2 FROM json_each(?) ORDER BY key`, string(rows)); err != nil {
+		return fmt.Errorf("sqlite: queue postbacks: %w", err)
 	}
 	return nil
 }
@@ -171,18 +179,16 @@ func (s *Store) SettleDeliveries(ctx context.Context, list []payments.DeliverySe
 // settleDelivery settles one delivery in tx. refused says why it did not
 // take; err is a statement failing.
 func settleDelivery(ctx context.Context, tx querier, st *payments.DeliverySettlement) (refused, err error) {
-	switch st.State {
-	case payments.DeliveryPending, payments.DeliveryDelivered, payments.DeliveryFailed:
-	default:
+	if !st.State.Valid() {
 		return fmt.Errorf("sqlite: settle delivery %s to %s: state %q: %w", st.MessageID, st.EndpointID, st.State, payments.ErrInvalidInput), nil
 	}
-	a := st.Attempt
+	a := st.Attempt.Bounded()
 	var deliverySeq int64
 	err = tx.queryRow(ctx, `UPDATE {{p}}postback_deliveries
 		SET state = ?, attempts = ?, next_attempt = ?, last_status = ?, last_error = ?, lease_owner = '', lease_until = NULL
 		WHERE `+deliveryOf+` AND state = 'pending' AND lease_owner = ? AND lease_owner <> ''
 		RETURNING seq`,
-		string(st.State), st.Attempts, micros(st.NextAttempt), a.Status, truncate(a.Error),
+		string(st.State), st.Attempts, micros(st.NextAttempt), a.Status, a.Error,
 		st.MessageID, st.EndpointID, st.Owner).Scan(&deliverySeq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return refusedSettlement(ctx, tx, st)
@@ -192,7 +198,7 @@ func settleDelivery(ctx context.Context, tx querier, st *payments.DeliverySettle
 	}
 	if _, err := tx.exec(ctx, `INSERT INTO {{p}}postback_attempts (delivery_seq, at, status, latency, response, error)
 		VALUES (?, ?, ?, ?, ?, ?)`,
-		deliverySeq, micros(a.At), a.Status, int64(a.Latency), truncate(a.Response), truncate(a.Error)); err != nil {
+		deliverySeq, micros(a.At), a.Status, int64(a.Latency), a.Response, a.Error); err != nil {
 		return nil, fmt.Errorf("sqlite: journal attempt at %s to %s: %w", st.MessageID, st.EndpointID, err)
 	}
 	return nil, nil
@@ -212,19 +218,6 @@ func refusedSettlement(ctx context.Context, q querier, st *payments.DeliverySett
 	}
 	return fmt.Errorf("sqlite: delivery %s to %s (%s, leased to %q) is not leased to %s: %w",
 		st.MessageID, st.EndpointID, state, owner, st.Owner, payments.ErrConflict), nil
-}
-
-// truncate keeps at most maxAttemptText bytes of s, cut at a rune
-// boundary so that the stored text stays valid UTF-8 where s was.
-func truncate(s string) string {
-	if len(s) <= maxAttemptText {
-		return s
-	}
-	cut := maxAttemptText
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut]
 }
 
 // Deliveries implements payments.PostbackStore: deliveries in queue order
@@ -264,8 +257,7 @@ func (s *Store) Deliveries(ctx context.Context, f payments.DeliveryFilter) ([]pa
 // deliveryStateLiteral is st as it may appear in SQL text: one of the
 // states the table's CHECK admits, or one that matches no delivery.
 func deliveryStateLiteral(st payments.DeliveryState) string {
-	switch st {
-	case payments.DeliveryPending, payments.DeliveryDelivered, payments.DeliveryFailed:
+	if st.Valid() {
 		return string(st)
 	}
 	return "none"

@@ -87,18 +87,16 @@ func TestClaimsUseAnIndex(t *testing.T) {
 
 // TestPostbackStatements counts what postbacks add to a webhook's Commit:
 // nothing when the batch has them off; with them on, one look-up of the
-// endpoints, and then, for each message an endpoint wants, the message and
-// a delivery to each endpoint that wants it, and nothing for a message no
-// endpoint wants.
+// endpoints, and then each message an endpoint wants and one statement for
+// the deliveries of them all, however many endpoints want them, and nothing
+// for a message no endpoint wants.
 func TestPostbackStatements(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(ctx, filepath.Join(t.TempDir(), "count.db"), Options{})
 	require.NoError(t, err)
 	defer s.Close()
 
-	commit := func(ref string, postbacks bool) []string {
-		b := testCharge(ref, "acct", 500)
-		b.Postbacks = postbacks
+	commitBatch := func(b *payments.Batch) []string {
 		var statements []string
 		err := s.writer.do(ctx, func(ctx context.Context, tx querier) error {
 			statements = nil
@@ -111,6 +109,11 @@ func TestPostbackStatements(t *testing.T) {
 		})
 		require.NoError(t, err)
 		return statements
+	}
+	commit := func(ref string, postbacks bool) []string {
+		b := testCharge(ref, "acct", 500)
+		b.Postbacks = postbacks
+		return commitBatch(b)
 	}
 	ledger := []string{"INSERT", "INSERT"} // entry with its sync task, balance
 
@@ -126,6 +129,36 @@ func TestPostbackStatements(t *testing.T) {
 		"the endpoints; the entry's message and its one delivery")
 
 	require.NoError(t, s.SaveEndpoint(ctx, &payments.Endpoint{ID: "ep_all", URL: "https://merchant.example/all"}))
-	assert.Equal(t, append(ledger, "SELECT", "INSERT", "INSERT", "INSERT"), commit("ch_5", true),
-		"one message, a delivery to each endpoint")
+	assert.Equal(t, append(ledger, "SELECT", "INSERT", "INSERT"), commit("ch_5", true),
+		"one message, its deliveries to both endpoints in one statement")
+	list, _, err := s.Deliveries(ctx, payments.DeliveryFilter{Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, list, 3, "ch_4's to ep_entries, ch_5's to both")
+	assert.Equal(t, []string{"ep_entries", "ep_entries", "ep_all"},
+		[]string{list[0].EndpointID, list[1].EndpointID, list[2].EndpointID}, "in endpoint order")
+	for _, d := range list {
+		assert.Equal(t, payments.DeliveryPending, d.State)
+		assert.True(t, d.NextAttempt.Equal(d.Message.CreatedAt), "due when its message was made")
+	}
+	assert.Equal(t, list[1].Message.ID, list[2].Message.ID)
+
+	two := func(a, b string, postbacks bool) *payments.Batch {
+		batch := testCharge(a, "acct", 500)
+		batch.Entries = append(batch.Entries, testCharge(b, "acct", 500).Entries...)
+		batch.Postbacks = postbacks
+		return batch
+	}
+	ledger = commitBatch(two("ch_6", "ch_7", false))
+	assert.Equal(t, append(ledger, "SELECT", "INSERT", "INSERT", "INSERT"), commitBatch(two("ch_8", "ch_9", true)),
+		"two messages, and their four deliveries in one statement")
+	list, _, err = s.Deliveries(ctx, payments.DeliveryFilter{Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, list, 7)
+	queued := list[3:]
+	assert.Equal(t, []string{"ep_entries", "ep_all", "ep_entries", "ep_all"},
+		[]string{queued[0].EndpointID, queued[1].EndpointID, queued[2].EndpointID, queued[3].EndpointID},
+		"in message order, then endpoint order")
+	assert.Equal(t, queued[0].Message.ID, queued[1].Message.ID)
+	assert.Equal(t, queued[2].Message.ID, queued[3].Message.ID)
+	assert.NotEqual(t, queued[0].Message.ID, queued[2].Message.ID)
 }

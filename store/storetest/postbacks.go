@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +22,7 @@ func postbackTests() []namedTest {
 		{"SettleBatchPerItem", testPostbackSettleBatch},
 		{"DisabledEndpointWaits", testPostbackDisabled},
 		{"AttemptsAndRedeliver", testPostbackAttempts},
+		{"AttemptTextBounded", testPostbackAttemptTextBounded},
 		{"FailingSince", testPostbackFailingSince},
 		{"ConcurrentClaimers", testPostbackConcurrentClaimers},
 		{"DeliveriesPage", testPostbackPages},
@@ -268,6 +270,56 @@ func testPostbackAttempts(f *fixture) {
 	require.Len(f.t, list, 1, "redelivered: due again")
 	assert.Equal(f.t, 2, list[0].Attempts, "its attempts are kept")
 	assert.ErrorIs(f.t, ps.Redeliver(f.ctx, "msg_missing", "ep_1", at(0)), payments.ErrNotFound)
+}
+
+// testPostbackAttemptTextBounded settles attempts whose answer and error
+// are longer than payments.MaxAttemptText: every store keeps their first
+// MaxAttemptText bytes, less a character the bound would split, in the
+// attempt and in the delivery's LastError.
+func testPostbackAttemptTextBounded(f *fixture) {
+	ps := f.postbacks()
+	f.endpoint(ps, "ep_1", payments.EventEntryRecorded)
+	const limit = payments.MaxAttemptText
+	a := func(n int) string { return strings.Repeat("a", n) }
+	cases := []struct{ name, text, want string }{
+		{"short", "refused: é", "refused: é"},
+		{"exactly the bound", a(limit), a(limit)},
+		{"ASCII past the bound", a(limit) + "b", a(limit)},
+		{"two-byte character split", a(limit-1) + "é", a(limit - 1)},
+		{"four-byte character split", a(limit-3) + "🙂" + "b", a(limit - 3)},
+		{"four-byte character ending at the bound", a(limit-4) + "🙂" + "b", a(limit-4) + "🙂"},
+	}
+	for i := range cases {
+		f.commit(postbackBatch(at(time.Duration(i)*time.Second), fmt.Sprint(i)))
+	}
+	claimed, err := ps.ClaimDeliveries(f.ctx, payments.DeliveryClaim{Owner: "a", Now: at(time.Minute), Lease: lease, Limit: 10})
+	require.NoError(f.t, err)
+	require.Len(f.t, claimed, len(cases))
+	settlements := make([]payments.DeliverySettlement, len(cases))
+	for i, c := range cases {
+		d := claimed[i]
+		settlements[i] = payments.DeliverySettlement{MessageID: d.Message.ID, EndpointID: "ep_1", Owner: "a",
+			State: payments.DeliveryPending, Attempts: 1, NextAttempt: at(time.Hour),
+			Attempt: payments.Attempt{At: at(time.Minute), Status: 500, Response: c.text, Error: c.text}}
+	}
+	for i, err := range f.settleDeliveries(ps, settlements...) {
+		require.NoError(f.t, err, cases[i].name)
+	}
+	lastErrors := map[string]string{}
+	for _, d := range f.deliveries(ps, payments.DeliveryFilter{}) {
+		lastErrors[d.Message.ID] = d.LastError
+	}
+	for i, c := range cases {
+		id := claimed[i].Message.ID
+		attempts, err := ps.Attempts(f.ctx, id, "ep_1")
+		require.NoError(f.t, err)
+		require.Len(f.t, attempts, 1, c.name)
+		assert.Equal(f.t, c.want, attempts[0].Response, "%s: response", c.name)
+		assert.Equal(f.t, c.want, attempts[0].Error, "%s: error", c.name)
+		assert.Equal(f.t, c.want, lastErrors[id], "%s: the delivery's last error", c.name)
+		assert.Equal(f.t, id, attempts[0].MessageID, "%s: the attempt names its delivery", c.name)
+		assert.Equal(f.t, "ep_1", attempts[0].EndpointID, c.name)
+	}
 }
 
 func testPostbackFailingSince(f *fixture) {
