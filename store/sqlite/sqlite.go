@@ -197,7 +197,7 @@ func openWriteDB(ctx context.Context, path string, busy time.Duration) (*sql.DB,
 //   - foreign_keys enforces the postback tables' references;
 //   - temp_store=MEMORY keeps the savepoint journal of each batch in a
 //     group commit in memory; on disk it cost a write per page touched;
-//   - cache_size=-32768 (32 MiB) keeps the ledger's hot pages cached;
+//   - cache_size is set by the writer, by the file's size (cache.go);
 //   - wal_autocheckpoint only bounds the log: the checkpointer copies it
 //     in the background long before (see checkpoint.go);
 //   - _txlock=immediate takes the write lock at BEGIN, so a transaction
@@ -209,7 +209,6 @@ func writerParams(busy time.Duration) string {
 	v.Add("_pragma", "synchronous(NORMAL)")
 	v.Add("_pragma", "foreign_keys(1)")
 	v.Add("_pragma", "temp_store(MEMORY)")
-	v.Add("_pragma", "cache_size(-32768)")
 	v.Add("_pragma", "mmap_size(17179869184)")
 	v.Add("_pragma", "wal_autocheckpoint("+strconv.Itoa(walLimitFrames)+")")
 	v.Set("_txlock", "immediate")

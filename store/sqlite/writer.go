@@ -59,6 +59,8 @@ type writer struct {
 	// careful makes groups run each job in its own savepoint; see
 	// commitGroup. Only the writer's goroutine uses it.
 	careful bool
+	// cache sizes the connection's page cache by the file's size.
+	cache writerCache
 	// committed is called after each commit; the checkpointer uses it.
 	committed func()
 	// logFailed is called once, when the log could not be synced; it
@@ -104,6 +106,10 @@ func startWriter(ctx context.Context, db *sql.DB, prefix, walPath string, commit
 		return nil, err
 	}
 	w.committed, w.logFailed = committed, logFailed
+	if err := w.cache.check(ctx, w.stmts); err != nil {
+		_ = w.conn.Close()
+		return nil, err
+	}
 	w.wal = &walSyncer{path: walPath, sync: syncData}
 	w.toSync = make(chan *committedGroup, syncQueue)
 	w.syncIdle = make(chan struct{}, 1)
@@ -402,6 +408,7 @@ func (w *writer) commit(ctx context.Context) error {
 	}
 	w.commits++
 	w.committed()
+	w.cache.committed(ctx, w.stmts)
 	return nil
 }
 
