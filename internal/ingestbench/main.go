@@ -16,7 +16,11 @@
 // sizes measures each store at each size, side by side, with each rate
 // as a share of the same store's empty-store rate; -rate
 // sends requests at a fixed rate, at intended times, and measures each
-// latency from its intended time.
+// latency from its intended time. -concurrency takes a list too: a store
+// that makes each write durable before answering is bound at low
+// concurrency by how many requests wait out each sync together, so its peak
+// is the highest rate over the levels, and each target's peak is what the
+// ratios compare.
 package main
 
 import (
@@ -36,7 +40,7 @@ import (
 type config struct {
 	prefills    []int // store sizes to measure each store at
 	duration    time.Duration
-	concurrency int
+	concurrency []int // client counts of the peak runs
 	runs        int
 	rate        string
 	maxInFlight int
@@ -46,7 +50,7 @@ type config struct {
 func main() {
 	var cfg config
 	flag.DurationVar(&cfg.duration, "duration", 3*time.Second, "length of one measured run")
-	flag.IntVar(&cfg.concurrency, "concurrency", 32, "concurrent clients of the peak runs")
+	levels := flag.String("concurrency", "32", "concurrent clients of the peak runs; a comma-separated list measures each level, and each target's peak is its best")
 	flag.IntVar(&cfg.runs, "runs", 3, "runs per target, interleaved; medians are reported")
 	targets := flag.String("targets", "bare,memory,sqlite,postgres", "targets to measure")
 	balanceSizes := flag.String("balance", "10000,1000000", "ledger sizes for the balance-read timing; empty skips it")
@@ -62,6 +66,10 @@ func main() {
 	cfg.prefills, err = parseSizes(*prefills)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ingestbench: -prefill:", err)
+		os.Exit(2)
+	}
+	if cfg.concurrency, err = parseLevels(*levels); err != nil {
+		fmt.Fprintln(os.Stderr, "ingestbench: -concurrency:", err)
 		os.Exit(2)
 	}
 	if *serveName != "" {
@@ -101,20 +109,36 @@ func run(ctx context.Context, out io.Writer, cfg config, names []string, balance
 			targets = append(targets, t)
 		}
 	}
-	peaks := map[string][]result{}
+	// byLevel holds each level's results by target key.
+	byLevel := make([]map[string][]result, len(cfg.concurrency))
+	for i := range byLevel {
+		byLevel[i] = map[string][]result{}
+	}
 	for r := range cfg.runs {
-		for _, t := range targets {
-			res, err := load(ctx, t, cfg.duration, cfg.concurrency, r)
-			if err != nil {
-				return fmt.Errorf("%s: %w", t.key(), err)
+		for i, clients := range cfg.concurrency {
+			for _, t := range targets {
+				res, err := load(ctx, t, cfg.duration, clients, r)
+				if err != nil {
+					return fmt.Errorf("%s, %d clients: %w", t.key(), clients, err)
+				}
+				byLevel[i][t.key()] = append(byLevel[i][t.key()], res)
 			}
-			peaks[t.key()] = append(peaks[t.key()], res)
 		}
 	}
+	var peaks map[string][]result
 	if cfg.runs > 0 {
-		fmt.Fprintf(out, "\nwebhook ingestion at peak: %d clients, %d runs of %s each, medians%s\n\n",
-			cfg.concurrency, cfg.runs, cfg.duration, prefillNote(cfg.prefills))
-		printTable(out, targets, peaks, nil)
+		for i, clients := range cfg.concurrency {
+			fmt.Fprintf(out, "\nwebhook ingestion at peak: %d clients, %d runs of %s each, medians%s\n\n",
+				clients, cfg.runs, cfg.duration, prefillNote(cfg.prefills))
+			printTable(out, targets, byLevel[i], nil)
+		}
+		var best map[string]int
+		peaks, best = bestLevels(targets, byLevel)
+		if len(cfg.concurrency) > 1 {
+			fmt.Fprintf(out, "\nwebhook ingestion at each target's peak, the best of %s clients%s\n\n",
+				joinInts(cfg.concurrency), prefillNote(cfg.prefills))
+			printPeaks(out, targets, peaks, best, cfg.concurrency)
+		}
 	}
 	if cfg.rate != "" {
 		if err := runAtRate(ctx, out, cfg, targets, peaks); err != nil {
@@ -140,6 +164,73 @@ func prefillNote(sizes []int) string {
 		return ", empty stores"
 	}
 	return fmt.Sprintf(", stores prefilled with %d notifications and entries", sizes[0])
+}
+
+// parseLevels reads a comma-separated list of client counts, each at least
+// 1, with none twice.
+func parseLevels(list string) ([]int, error) {
+	levels, err := parseSizes(list)
+	if err != nil {
+		return nil, err
+	}
+	if slices.Contains(levels, 0) {
+		return nil, fmt.Errorf("0 clients send nothing")
+	}
+	return levels, nil
+}
+
+func joinInts(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ", ")
+}
+
+// bestLevels picks, for each target, the level whose median rate is the
+// highest, and returns that level's results by target key with the index
+// of the level.
+func bestLevels(targets []*target, byLevel []map[string][]result) (map[string][]result, map[string]int) {
+	peaks, best := map[string][]result{}, map[string]int{}
+	rate := func(rs []result) float64 { return median(rs, func(r result) float64 { return r.rps }) }
+	for _, t := range targets {
+		k := t.key()
+		for i, level := range byLevel {
+			if _, ok := peaks[k]; !ok || rate(level[k]) > rate(peaks[k]) {
+				peaks[k], best[k] = level[k], i
+			}
+		}
+	}
+	return peaks, best
+}
+
+// printPeaks prints each target's peak with the level it was reached at,
+// compared as printTable compares.
+func printPeaks(out io.Writer, targets []*target, peaks map[string][]result, best map[string]int, levels []int) {
+	fmt.Fprintf(out, "| target | clients | requests/s | vs bare | vs memory | vs empty | p50 | p99 |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	rps := func(k string) float64 {
+		if len(peaks[k]) == 0 {
+			return 0
+		}
+		return median(peaks[k], func(r result) float64 { return r.rps })
+	}
+	for _, t := range targets {
+		k := t.key()
+		rs := peaks[k]
+		vsMemory, vsEmpty := "-", "-"
+		if t.name != "bare" {
+			vsMemory = ratio(rps(k), rps(keyOf("memory", t.prefill)))
+			vsEmpty = ratio(rps(k), rps(keyOf(t.name, 0)))
+		}
+		label := t.label
+		if t.prefill > 0 {
+			label += fmt.Sprintf(", %d prefilled", t.prefill)
+		}
+		p50 := time.Duration(median(rs, func(r result) float64 { return float64(r.p50) }))
+		p99 := time.Duration(median(rs, func(r result) float64 { return float64(r.p99) }))
+		fmt.Fprintf(out, "| %s | %d | %.0f | %s | %s | %s | %s | %s |\n", label, levels[best[k]], rps(k),
+			ratio(rps(k), rps(keyOf("bare", 0))), vsMemory, vsEmpty, p50.Round(time.Microsecond), p99.Round(time.Microsecond))
+	}
 }
 
 // parseSizes reads a comma-separated list of store sizes, each at least 0,
