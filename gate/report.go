@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/payrail/payments"
+	"github.com/payrail/payments/gate/internal/minorsum"
 )
 
 // Reports give a merchant's admins what the gate holds of their payments:
@@ -103,6 +104,9 @@ func (s *MemoryRecords) DailyTotals(_ context.Context, q ReportQuery) ([]DailyTo
 	defer s.mu.Unlock()
 	type key struct{ day, gateway, status, currency string }
 	sums := map[key]*DailyTotal{}
+	// Exact sums, checked once complete: a total that passes beyond int64
+	// on the way and comes back must not fail by the order of a map.
+	exact := map[key]*minorsum.Sum{}
 	for _, r := range s.records {
 		if r.Merchant != q.Merchant || r.CreatedAt.Before(q.From) || !r.CreatedAt.Before(q.To) {
 			continue
@@ -115,32 +119,22 @@ func (s *MemoryRecords) DailyTotals(_ context.Context, q ReportQuery) ([]DailyTo
 		t, ok := sums[k]
 		if !ok {
 			t = &DailyTotal{Day: k.day, Gateway: k.gateway, Status: Status(k.status), Currency: k.currency}
-			sums[k] = t
+			sums[k], exact[k] = t, &minorsum.Sum{}
 		}
-		sum, ok := addMinor(t.AmountMinor, minor)
-		if !ok {
+		t.Count++
+		exact[k].Add(minor)
+	}
+	out := make([]DailyTotal, 0, len(sums))
+	for k, t := range sums {
+		var ok bool
+		if t.AmountMinor, ok = exact[k].Total(); !ok {
 			return nil, fmt.Errorf("gate: daily total of merchant %q in %s on %s overflows int64: %w",
 				q.Merchant, k.currency, k.day, payments.ErrInvalidInput)
 		}
-		t.Count++
-		t.AmountMinor = sum
-	}
-	out := make([]DailyTotal, 0, len(sums))
-	for _, t := range sums {
 		out = append(out, *t)
 	}
 	sortTotals(out)
 	return out, nil
-}
-
-// addMinor adds with overflow detection: a total that wrapped would report
-// a plausible, wrong sum.
-func addMinor(a, b int64) (int64, bool) {
-	s := a + b
-	if (b > 0 && s < a) || (b < 0 && s > a) {
-		return 0, false
-	}
-	return s, true
 }
 
 // sortTotals orders totals as ReportStore.DailyTotals returns them.

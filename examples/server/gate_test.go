@@ -118,7 +118,7 @@ func runGate(t *testing.T, vars map[string]string) *testServer {
 	gs, _ := startTestGate(t, vars, svc)
 	srv := httptest.NewServer(gs.mount(newHandler(svc, gs.apiToken, slog.New(slog.DiscardHandler))))
 	t.Cleanup(srv.Close) // before the gate stops: cleanups run last first
-	return &testServer{Server: srv, fake: fake, token: gs.apiToken}
+	return &testServer{Server: srv, fake: fake, token: vars["API_TOKEN"]}
 }
 
 // checkGate inits a payment as the merchant through the mounted gate, and

@@ -83,6 +83,9 @@ func (s *Store) Close() error {
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
+// migrationGlob names the migrations in migrationFiles: the embed pattern.
+const migrationGlob = "migrations/*.sql"
+
 // Migration is one step of the schema.
 type Migration struct {
 	Version int
@@ -94,7 +97,7 @@ type Migration struct {
 // review or apply them with their own tool (New applies them too, and
 // records each in gate_schema_migrations).
 func Migrations() ([]Migration, error) {
-	steps, err := sqlmigrate.Load(migrationFiles, "migrations/*.sql")
+	steps, err := sqlmigrate.Load(migrationFiles, migrationGlob)
 	if err != nil {
 		return nil, fmt.Errorf("gatepg: %w", err)
 	}
@@ -111,7 +114,7 @@ func Migrations() ([]Migration, error) {
 const migrationLock = 0x6761746570670001 // "gatepg" and 1
 
 func (s *Store) migrate(ctx context.Context) error {
-	steps, err := sqlmigrate.Load(migrationFiles, "migrations/*.sql")
+	steps, err := sqlmigrate.Load(migrationFiles, migrationGlob)
 	if err != nil {
 		return fmt.Errorf("gatepg: %w", err)
 	}

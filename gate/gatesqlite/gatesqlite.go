@@ -114,6 +114,9 @@ func (s *Store) Close() error {
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
+// migrationGlob names the migrations in migrationFiles: the embed pattern.
+const migrationGlob = "migrations/*.sql"
+
 // Migration is one step of the schema.
 type Migration struct {
 	Version int
@@ -125,7 +128,7 @@ type Migration struct {
 // review or apply them with their own tool (New applies them too, and
 // records each in gate_schema_migrations).
 func Migrations() ([]Migration, error) {
-	steps, err := sqlmigrate.Load(migrationFiles, "migrations/*.sql")
+	steps, err := sqlmigrate.Load(migrationFiles, migrationGlob)
 	if err != nil {
 		return nil, fmt.Errorf("gatesqlite: %w", err)
 	}
@@ -139,7 +142,7 @@ func Migrations() ([]Migration, error) {
 // migrate applies the pending migrations, each in its own transaction
 // under the write lock, so that processes starting at once apply each once.
 func (s *Store) migrate(ctx context.Context) error {
-	steps, err := sqlmigrate.Load(migrationFiles, "migrations/*.sql")
+	steps, err := sqlmigrate.Load(migrationFiles, migrationGlob)
 	if err != nil {
 		return fmt.Errorf("gatesqlite: %w", err)
 	}

@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/payrail/payments"
 	"github.com/payrail/payments/gate"
+	"github.com/payrail/payments/gate/internal/minorsum"
 )
 
 const recordColumns = `id, merchant_id, merchant_payment_id, fingerprint, request, gateway, payment_id, posted, created_at`
@@ -123,9 +123,10 @@ func (s *Store) records(ctx context.Context, query string, args ...any) ([]gate.
 
 // DailyTotals implements gate.ReportStore. SQLite's SUM fails on an
 // integer overflow with a bare SQLITE_ERROR that only its text tells apart,
-// so each total is summed as two halves that cannot overflow (every
-// amount's high 32 bits, signed, and its low 32 bits) and joined here,
-// where a total beyond int64 is payments.ErrInvalidInput.
+// so each total is summed as two halves that cannot overflow below 2³¹
+// records a group (every amount's high 32 bits, signed, and its low 32
+// bits, as minorsum.Sum keeps them) and joined here, where a total beyond
+// int64 is payments.ErrInvalidInput.
 func (s *Store) DailyTotals(ctx context.Context, q gate.ReportQuery) ([]gate.DailyTotal, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT date(created_at / 1000000, 'unixepoch') AS day, gateway,
 			CASE posted WHEN '' THEN 'pending' ELSE posted END AS status, currency, COUNT(*),
@@ -145,7 +146,7 @@ func (s *Store) DailyTotals(ctx context.Context, q gate.ReportQuery) ([]gate.Dai
 			return nil, fmt.Errorf("gatesqlite: daily totals: %w", err)
 		}
 		var ok bool
-		if t.AmountMinor, ok = joinHalves(high, low); !ok {
+		if t.AmountMinor, ok = minorsum.Join(high, low); !ok {
 			return nil, fmt.Errorf("gatesqlite: daily total of merchant %q in %s on %s overflows int64: %w",
 				q.Merchant, t.Currency, t.Day, payments.ErrInvalidInput)
 		}
@@ -155,20 +156,6 @@ func (s *Store) DailyTotals(ctx context.Context, q gate.ReportQuery) ([]gate.Dai
 		return nil, fmt.Errorf("gatesqlite: daily totals: %w", err)
 	}
 	return out, nil
-}
-
-// joinHalves returns high·2³² + low, or false when it leaves int64. low is
-// a sum of non-negative 32-bit halves.
-func joinHalves(high, low int64) (int64, bool) {
-	if high > math.MaxInt64>>32 || high < math.MinInt64>>32 {
-		return 0, false
-	}
-	shifted := high << 32
-	sum := shifted + low
-	if sum < shifted {
-		return 0, false
-	}
-	return sum, true
 }
 
 // Transactions implements gate.ReportStore.
