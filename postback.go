@@ -139,7 +139,9 @@ func boundText(s string) string {
 	// be binary.
 	for i := cut - 1; i > cut-utf8.UTFMax; i-- {
 		if utf8.RuneStart(s[i]) {
-			if !utf8.FullRuneInString(s[i:cut]) {
+			// Decoded from the whole text: a lead byte that no
+			// continuation follows is one byte, kept.
+			if _, size := utf8.DecodeRuneInString(s[i:]); i+size > cut {
 				cut = i
 			}
 			break
@@ -209,7 +211,9 @@ type PostbackStore interface {
 	// being ErrConflict.
 	//
 	// A settlement that takes keeps its attempt, and the delivery's
-	// LastError, as Attempt.Bounded has them.
+	// LastError, as Attempt.Bounded has them; a store whose text columns
+	// cannot hold bytes that are not UTF-8, or NUL, in Error may replace
+	// them with U+FFFD (PostgreSQL does).
 	//
 	// err is the store failing as a whole: then nothing was settled and
 	// errs is nil.

@@ -411,6 +411,10 @@ func TestAttemptBounded(t *testing.T) {
 		{"a character split", strings.Repeat("a", limit-2) + "€", strings.Repeat("a", limit-2)},
 		{"binary", strings.Repeat("\x80", limit+10), strings.Repeat("\x80", limit)},
 		{"invalid byte at the bound", strings.Repeat("a", limit-1) + "\xff\x80", strings.Repeat("a", limit-1) + "\xff"},
+		// Lead bytes that no continuation follows are bytes like any other.
+		{"a lone lead byte at the bound", strings.Repeat("a", limit-1) + "\xe2bbb", strings.Repeat("a", limit-1) + "\xe2"},
+		{"a broken character across the bound", strings.Repeat("a", limit-2) + "\xe2\x82b", strings.Repeat("a", limit-2) + "\xe2\x82"},
+		{"a character ending at the bound", strings.Repeat("a", limit-3) + "€b", strings.Repeat("a", limit-3) + "€"},
 	}
 	for _, tc := range tests {
 		a := payments.Attempt{MessageID: "msg_1", Status: 500, Response: tc.text, Error: tc.text}.Bounded()

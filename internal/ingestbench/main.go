@@ -128,7 +128,7 @@ func run(ctx context.Context, out io.Writer, cfg config, names []string, balance
 	var peaks map[string][]result
 	if cfg.runs > 0 {
 		for i, clients := range cfg.concurrency {
-			fmt.Fprintf(out, "\nwebhook ingestion at peak: %d clients, %d runs of %s each, medians%s\n\n",
+			fmt.Fprintf(out, "\nwebhook ingestion, as fast as %d clients send: %d runs of %s each, medians%s\n\n",
 				clients, cfg.runs, cfg.duration, prefillNote(cfg.prefills))
 			printTable(out, targets, byLevel[i], nil)
 		}
@@ -169,12 +169,16 @@ func prefillNote(sizes []int) string {
 // parseLevels reads a comma-separated list of client counts, each at least
 // 1, with none twice.
 func parseLevels(list string) ([]int, error) {
-	levels, err := parseSizes(list)
-	if err != nil {
-		return nil, err
-	}
-	if slices.Contains(levels, 0) {
-		return nil, fmt.Errorf("0 clients send nothing")
+	var levels []int
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q is not a number of clients", f)
+		}
+		if slices.Contains(levels, n) {
+			return nil, fmt.Errorf("%d is given twice", n)
+		}
+		levels = append(levels, n)
 	}
 	return levels, nil
 }
@@ -207,7 +211,13 @@ func bestLevels(targets []*target, byLevel []map[string][]result) (map[string][]
 // printPeaks prints each target's peak with the level it was reached at,
 // compared as printTable compares.
 func printPeaks(out io.Writer, targets []*target, peaks map[string][]result, best map[string]int, levels []int) {
-	fmt.Fprintf(out, "| target | clients | requests/s | vs bare | vs memory | vs empty | p50 | p99 |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	sized := slices.ContainsFunc(targets, func(t *target) bool { return t.prefill > 0 }) &&
+		slices.ContainsFunc(targets, func(t *target) bool { return t.prefill == 0 && t.name != "bare" })
+	emptyHead, emptyRule := "", ""
+	if sized {
+		emptyHead, emptyRule = " vs empty |", "---:|"
+	}
+	fmt.Fprintf(out, "| target | clients | requests/s | vs bare | vs memory |%s p50 | p99 |\n|---|---:|---:|---:|---:|%s---:|---:|\n", emptyHead, emptyRule)
 	rps := func(k string) float64 {
 		if len(peaks[k]) == 0 {
 			return 0
@@ -217,10 +227,15 @@ func printPeaks(out io.Writer, targets []*target, peaks map[string][]result, bes
 	for _, t := range targets {
 		k := t.key()
 		rs := peaks[k]
-		vsMemory, vsEmpty := "-", "-"
+		vsMemory, vsEmpty := "-", ""
 		if t.name != "bare" {
 			vsMemory = ratio(rps(k), rps(keyOf("memory", t.prefill)))
-			vsEmpty = ratio(rps(k), rps(keyOf(t.name, 0)))
+		}
+		if sized {
+			vsEmpty = " - |"
+			if t.name != "bare" {
+				vsEmpty = " " + ratio(rps(k), rps(keyOf(t.name, 0))) + " |"
+			}
 		}
 		label := t.label
 		if t.prefill > 0 {
@@ -228,7 +243,7 @@ func printPeaks(out io.Writer, targets []*target, peaks map[string][]result, bes
 		}
 		p50 := time.Duration(median(rs, func(r result) float64 { return float64(r.p50) }))
 		p99 := time.Duration(median(rs, func(r result) float64 { return float64(r.p99) }))
-		fmt.Fprintf(out, "| %s | %d | %.0f | %s | %s | %s | %s | %s |\n", label, levels[best[k]], rps(k),
+		fmt.Fprintf(out, "| %s | %d | %.0f | %s | %s |%s %s | %s |\n", label, levels[best[k]], rps(k),
 			ratio(rps(k), rps(keyOf("bare", 0))), vsMemory, vsEmpty, p50.Round(time.Microsecond), p99.Round(time.Microsecond))
 	}
 }

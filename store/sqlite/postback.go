@@ -45,7 +45,9 @@ func (s *Store) queuePostbacks(ctx context.Context, tx querier, msgs []payments.
 	if err != nil || len(endpoints) == 0 {
 		return err
 	}
-	var deliveries [][3]any // message seq, endpoint id, next attempt
+	// The endpoint goes into the statement by its seq, not its id: JSON
+	// would turn an id that is not UTF-8 into another string.
+	var deliveries [][3]int64 // message seq, endpoint seq, next attempt
 	for i := range msgs {
 		m := &msgs[i]
 		var messageSeq int64
@@ -58,7 +60,7 @@ func (s *Store) queuePostbacks(ctx context.Context, tx querier, msgs []payments.
 					return err
 				}
 			}
-			deliveries = append(deliveries, [3]any{messageSeq, ep.id, micros(m.CreatedAt)})
+			deliveries = append(deliveries, [3]int64{messageSeq, ep.seq, micros(m.CreatedAt)})
 		}
 	}
 	if len(deliveries) == 0 {
@@ -71,7 +73,9 @@ func (s *Store) queuePostbacks(ctx context.Context, tx querier, msgs []payments.
 	// ORDER BY key inserts them in message order, then endpoint order, so
 	// that their seqs, and the listings, follow it.
 	if _, err := tx.exec(ctx, `INSERT INTO {{p}}postback_deliveries (message_seq, endpoint_id, state, next_attempt)
-		SELECT value ->> 0, value ->> 1, 'pending', value ->> 2 FROM json_each(?) ORDER BY key`, string(rows)); err != nil {
+		SELECT d.value ->> 0, e.id, 'pending', d.value ->> 2
+		FROM json_each(?) AS d JOIN {{p}}postback_endpoints AS e ON e.seq = d.value ->> 1
+		ORDER BY d.key`, string(rows)); err != nil {
 		return fmt.Errorf("sqlite: queue postbacks: %w", err)
 	}
 	return nil

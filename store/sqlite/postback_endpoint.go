@@ -18,6 +18,7 @@ const endpointColumns = `id, url, secrets, events, owner, disabled_at, disabled_
 
 // fanOut is an enabled endpoint as the fan-out needs it.
 type fanOut struct {
+	seq    int64
 	id     string
 	events []payments.EventType // empty for every type
 }
@@ -25,7 +26,7 @@ type fanOut struct {
 // enabledEndpoints reads, in the batch's transaction, the endpoints that
 // get new messages, in the order they were first saved.
 func enabledEndpoints(ctx context.Context, tx querier) ([]fanOut, error) {
-	rows, err := tx.query(ctx, `SELECT id, events FROM {{p}}postback_endpoints WHERE disabled_at IS NULL ORDER BY seq`)
+	rows, err := tx.query(ctx, `SELECT seq, id, events FROM {{p}}postback_endpoints WHERE disabled_at IS NULL ORDER BY seq`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: postback endpoints: %w", err)
 	}
@@ -34,7 +35,7 @@ func enabledEndpoints(ctx context.Context, tx querier) ([]fanOut, error) {
 	for rows.Next() {
 		var ep fanOut
 		var events string
-		if err := rows.Scan(&ep.id, &events); err != nil {
+		if err := rows.Scan(&ep.seq, &ep.id, &events); err != nil {
 			return nil, fmt.Errorf("sqlite: postback endpoints: %w", err)
 		}
 		if err := json.Unmarshal([]byte(events), &ep.events); err != nil {

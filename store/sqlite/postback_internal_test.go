@@ -162,3 +162,23 @@ func TestPostbackStatements(t *testing.T) {
 	assert.Equal(t, queued[2].Message.ID, queued[3].Message.ID)
 	assert.NotEqual(t, queued[0].Message.ID, queued[2].Message.ID)
 }
+
+// TestPostbackToAnIDThatIsNotUTF8 queues a delivery to an endpoint whose
+// id is bytes that are not UTF-8: the id is stored as given, and the batch
+// that fans out to it commits.
+func TestPostbackToAnIDThatIsNotUTF8(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "bytes.db"), Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	id := "ep\xff\xfe"
+	require.NoError(t, s.SaveEndpoint(ctx, &payments.Endpoint{ID: id, URL: "https://merchant.example/"}))
+	b := testCharge("ch_1", "acct", 500)
+	b.Postbacks = true
+	_, err = s.Commit(ctx, b)
+	require.NoError(t, err)
+	list, _, err := s.Deliveries(ctx, payments.DeliveryFilter{Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	assert.Equal(t, id, list[0].EndpointID)
+}
