@@ -59,6 +59,7 @@ func main() {
 	prefills := flag.String("prefill", "0", "journaled notifications and entries each store holds before the runs; a comma-separated list measures each size")
 	flag.StringVar(&cfg.server.cache, "cache", filepath.Join(os.TempDir(), "ingestbench-cache"), "directory of prefilled SQLite files")
 	flag.StringVar(&cfg.server.cpuProfile, "cpuprofile", "", "write a CPU profile of each target's server to this file, suffixed .TARGET")
+	flag.StringVar(&cfg.server.trace, "trace", "", "write an execution trace of each target's server to this file, suffixed .TARGET (go tool trace; best with one short run)")
 	serveName := flag.String("serve", "", "(internal) serve this target for a parent ingestbench")
 	flag.Parse()
 	ctx := context.Background()

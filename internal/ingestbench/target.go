@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,6 +35,7 @@ type serverConfig struct {
 	prefill    int    // journaled notifications and entries in the store before the runs
 	cache      string // directory of prefilled SQLite files
 	cpuProfile string // profile of the server, with the target's name appended
+	trace      string // execution trace of the server, with the target's name appended
 }
 
 // target is one server under load, in a child process of its own, so that
@@ -101,6 +103,9 @@ func newTarget(name string, cfg serverConfig) (*target, error) {
 	if cfg.cpuProfile != "" {
 		args = append(args, "-cpuprofile", cfg.cpuProfile+"."+keyOf(name, cfg.prefill))
 	}
+	if cfg.trace != "" {
+		args = append(args, "-trace", cfg.trace+"."+keyOf(name, cfg.prefill))
+	}
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
@@ -163,6 +168,17 @@ func serve(ctx context.Context, name string, cfg serverConfig) error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if cfg.trace != "" {
+		f, err := os.Create(cfg.trace)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return err
+		}
+		defer trace.Stop()
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
