@@ -32,7 +32,7 @@ const (
 	smallWriterCache = -4096  // 4 MiB
 	largeWriterCache = -32768 // 32 MiB
 	// cacheCheckCommits is how often, in commits, the writer looks at the
-	// file's size while its cache is small: a few times a second at peak.
+	// file's size while its cache is small: every few seconds at peak.
 	cacheCheckCommits = 1024
 )
 
