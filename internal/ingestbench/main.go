@@ -169,20 +169,7 @@ func prefillNote(sizes []int) string {
 
 // parseLevels reads a comma-separated list of client counts, each at least
 // 1, with none twice.
-func parseLevels(list string) ([]int, error) {
-	var levels []int
-	for _, f := range strings.Split(list, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("%q is not a number of clients", f)
-		}
-		if slices.Contains(levels, n) {
-			return nil, fmt.Errorf("%d is given twice", n)
-		}
-		levels = append(levels, n)
-	}
-	return levels, nil
-}
+func parseLevels(list string) ([]int, error) { return parseCounts(list, 1, "clients") }
 
 func joinInts(xs []int) string {
 	s := make([]string, len(xs))
@@ -251,19 +238,23 @@ func printPeaks(out io.Writer, targets []*target, peaks map[string][]result, bes
 
 // parseSizes reads a comma-separated list of store sizes, each at least 0,
 // with no size twice.
-func parseSizes(list string) ([]int, error) {
-	var sizes []int
+func parseSizes(list string) ([]int, error) { return parseCounts(list, 0, "rows") }
+
+// parseCounts reads a comma-separated list of whole numbers of what, each
+// at least least, with none twice.
+func parseCounts(list string, least int, what string) ([]int, error) {
+	var counts []int
 	for _, f := range strings.Split(list, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 0 {
-			return nil, fmt.Errorf("%q is not a number of rows", f)
+		if err != nil || n < least {
+			return nil, fmt.Errorf("%q is not a number of %s", f, what)
 		}
-		if slices.Contains(sizes, n) {
+		if slices.Contains(counts, n) {
 			return nil, fmt.Errorf("%d is given twice", n)
 		}
-		sizes = append(sizes, n)
+		counts = append(counts, n)
 	}
-	return sizes, nil
+	return counts, nil
 }
 
 // runAtRate runs each target at the fixed rate cfg.rate names, or at that
